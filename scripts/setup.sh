@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One idempotent set-up step behind both README commands.
+#   scripts/setup.sh          what the app needs (npm dependencies, libpcap)
+#   scripts/setup.sh --test   plus what the test suite needs (tcpdump as the oracle, ...)
+# Installs only what is missing, so a second run is a few hundred milliseconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+# Debian packages: the runtime library the app links through koffi, and the oracles for tests.
+apt_pkgs=(libpcap0.8)
+if [ "$want_test" = 1 ]; then
+  apt_pkgs+=(tcpdump)
+fi
+
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: need root to install: ${missing[*]} (run: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # An update is needed on a fresh machine, where the package lists are empty.
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies: reinstall only when the lockfile changed since the last install.
+stamp=node_modules/.setup-stamp
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "setup: installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
