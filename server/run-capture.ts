@@ -1,0 +1,81 @@
+/**
+ * Runs a filter over every packet of a capture with one engine. Each distinct link type in the file
+ * gets its own compiled program, as libpcap would compile the filter for that interface.
+ */
+import { readCapture, type CapturedPacket } from "../lib/pcap";
+import { compileFilter as compileCbpfFast, type CbpfInsn } from "../lib/cbpf";
+import { compileFilter } from "./native/libpcap";
+import type { PlaygroundError } from "../lib/errors";
+
+export type Engine = "cbpf" | "ebpf" | "kernel";
+
+export interface RunRequest {
+  filter: string;
+  capture: Uint8Array;
+  engine: Engine;
+  target: string;
+  optimize: boolean;
+  netmask: number;
+}
+
+export type RunOutcome =
+  | {
+      ok: true;
+      total: number;
+      matched: number;
+      results: boolean[];
+      returnValues: number[];
+      captureError?: PlaygroundError;
+    }
+  | { ok: false; error: string };
+
+/** A verdict function for one link type: the filter's return value for one packet. */
+export type PacketVerdict = (packet: CapturedPacket) => number;
+
+export type EngineFactory = (
+  program: readonly CbpfInsn[],
+  dlt: number,
+  request: RunRequest,
+) => Promise<PacketVerdict>;
+
+const cbpfEngine: EngineFactory = async (program) => {
+  const run = compileCbpfFast(program, { semantics: "libpcap" });
+  return (p) => run(p.data, p.origLen);
+};
+
+const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine };
+
+/** Later engines (translated eBPF, the kernel) plug in here. */
+export function registerEngine(name: Engine, factory: EngineFactory): void {
+  ENGINES[name] = factory;
+}
+
+export async function runCapture(req: RunRequest): Promise<RunOutcome> {
+  const factory = ENGINES[req.engine];
+  if (!factory) return { ok: false, error: `engine "${req.engine}" is not available yet` };
+
+  const capture = readCapture(req.capture);
+  const verdicts = new Map<number, PacketVerdict>();
+  const snaplenByDlt = new Map<number, number>();
+  for (const itf of capture.interfaces) {
+    if (!snaplenByDlt.has(itf.dlt)) snaplenByDlt.set(itf.dlt, itf.snaplen || 262144);
+  }
+  for (const [dlt, snaplen] of snaplenByDlt) {
+    const compiled = compileFilter({ filter: req.filter, dlt, snaplen, optimize: req.optimize, netmask: req.netmask });
+    if (!compiled.ok) return { ok: false, error: compiled.error };
+    verdicts.set(dlt, await factory(compiled.insns, dlt, req));
+  }
+
+  const total = capture.packets.length;
+  const results = new Array<boolean>(total);
+  const returnValues = new Array<number>(total);
+  let matched = 0;
+  for (let i = 0; i < total; i++) {
+    const packet = capture.packets[i]!;
+    const value = verdicts.get(packet.dlt)!(packet);
+    returnValues[i] = value;
+    results[i] = value !== 0;
+    if (value !== 0) matched++;
+  }
+  return { ok: true, total, matched, results, returnValues, captureError: capture.error };
+}
