@@ -2,7 +2,7 @@
  * Runs a filter over every packet of a capture with one engine. Each distinct link type in the file
  * gets its own compiled program, as libpcap would compile the filter for that interface.
  */
-import { readCapture, type CapturedPacket } from "../lib/pcap";
+import { readCapture, type CapturedPacket, type CaptureInterface } from "../lib/pcap";
 import { compileFilter as compileCbpfFast, type CbpfInsn } from "../lib/cbpf";
 import { compileFilter } from "./native/libpcap";
 import type { PlaygroundError } from "../lib/errors";
@@ -35,7 +35,7 @@ export type PacketVerdict = (packet: CapturedPacket) => number;
 export type EngineFactory = (
   program: readonly CbpfInsn[],
   dlt: number,
-  request: RunRequest,
+  request: Omit<RunRequest, "capture">,
 ) => Promise<PacketVerdict>;
 
 const cbpfEngine: EngineFactory = async (program) => {
@@ -51,13 +51,22 @@ export function registerEngine(name: Engine, factory: EngineFactory): void {
 }
 
 export async function runCapture(req: RunRequest): Promise<RunOutcome> {
+  const capture = readCapture(req.capture);
+  const outcome = await evaluatePackets(req, capture.packets, capture.interfaces);
+  return outcome.ok ? { ...outcome, captureError: capture.error } : outcome;
+}
+
+/** Evaluates already-read packets; the interfaces give each link type's snaplen. */
+export async function evaluatePackets(
+  req: Omit<RunRequest, "capture">,
+  packets: readonly CapturedPacket[],
+  interfaces: readonly CaptureInterface[],
+): Promise<RunOutcome> {
   const factory = ENGINES[req.engine];
   if (!factory) return { ok: false, error: `engine "${req.engine}" is not available yet` };
-
-  const capture = readCapture(req.capture);
   const verdicts = new Map<number, PacketVerdict>();
   const snaplenByDlt = new Map<number, number>();
-  for (const itf of capture.interfaces) {
+  for (const itf of interfaces) {
     if (!snaplenByDlt.has(itf.dlt)) snaplenByDlt.set(itf.dlt, itf.snaplen || 262144);
   }
   for (const [dlt, snaplen] of snaplenByDlt) {
@@ -66,16 +75,16 @@ export async function runCapture(req: RunRequest): Promise<RunOutcome> {
     verdicts.set(dlt, await factory(compiled.insns, dlt, req));
   }
 
-  const total = capture.packets.length;
+  const total = packets.length;
   const results = new Array<boolean>(total);
   const returnValues = new Array<number>(total);
   let matched = 0;
   for (let i = 0; i < total; i++) {
-    const packet = capture.packets[i]!;
+    const packet = packets[i]!;
     const value = verdicts.get(packet.dlt)!(packet);
     returnValues[i] = value;
     results[i] = value !== 0;
     if (value !== 0) matched++;
   }
-  return { ok: true, total, matched, results, returnValues, captureError: capture.error };
+  return { ok: true, total, matched, results, returnValues };
 }

@@ -1,0 +1,60 @@
+/**
+ * `npm run conformance -- ../shared`: differential runs over data nobody on this project wrote.
+ * Exits non-zero on any disagreement with the oracles (tcpdump, libpcap).
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { runApplyConformance } from "./conformance/apply";
+import { runPcapsConformance } from "./conformance/pcaps";
+import { runRejectConformance } from "./conformance/reject";
+import { runAcceptConformance } from "./conformance/accept";
+import type { Engine } from "../server/run-capture";
+
+const ENGINES: Engine[] = ["cbpf"];
+
+function section(title: string, lines: Record<string, unknown>, problems: readonly string[]): boolean {
+  process.stdout.write(`\n== ${title}\n`);
+  for (const [k, v] of Object.entries(lines)) process.stdout.write(`  ${k}: ${v}\n`);
+  for (const p of problems.slice(0, 40)) process.stdout.write(`  ! ${p}\n`);
+  if (problems.length > 40) process.stdout.write(`  ! ... and ${problems.length - 40} more\n`);
+  return problems.length === 0;
+}
+
+async function main(): Promise<number> {
+  const shared = resolve(process.argv[2] ?? "../shared");
+  if (!existsSync(resolve(shared, "corpus"))) {
+    process.stderr.write(`conformance: no corpus under ${shared}\n`);
+    return 2;
+  }
+  const started = Date.now();
+  let ok = true;
+  let passed = 0;
+  let failed = 0;
+  const tally = (good: boolean) => {
+    ok &&= good;
+    if (good) passed++;
+    else failed++;
+  };
+
+  const apply = await runApplyConformance(shared, ENGINES);
+  const { disagreements: applyProblems, ...applyCounts } = apply;
+  tally(section("libpcap apply blocks (engines vs tcpdump -r and bpf_filter)", applyCounts, applyProblems));
+
+  const pcaps = await runPcapsConformance(shared, ENGINES);
+  const { disagreements: pcapProblems, readerMismatches, ...pcapCounts } = pcaps;
+  tally(section("shared captures (engines vs tcpdump -r)", { ...pcapCounts, readerMismatches: readerMismatches.length }, [...readerMismatches, ...pcapProblems]));
+
+  const reject = await runRejectConformance(shared);
+  const { disagreements: rejectProblems, ...rejectCounts } = reject;
+  tally(section("libpcap reject expressions (compile exits 1 with libpcap's message)", rejectCounts, rejectProblems));
+
+  const accept = await runAcceptConformance(shared);
+  const { disagreements: acceptProblems, ...acceptCounts } = accept;
+  tally(section("libpcap accept expressions (listing vs tcpdump -d)", acceptCounts, acceptProblems));
+
+  process.stdout.write(`\nconformance: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return ok ? 0 : 1;
+}
+
+main().then((code) => { process.exitCode = code; }, (e) => { console.error(e); process.exitCode = 70; });
