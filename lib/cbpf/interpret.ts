@@ -1,0 +1,98 @@
+/**
+ * Running a filter over packets: `runFilter` for one packet, `compileFilter` for many (decode
+ * once, then a tight loop or generated code per packet, with no allocation per packet).
+ */
+import { PlaygroundError } from "../errors";
+import type { CbpfInsn } from "./insn";
+import { execute, newMachine, resetMachine, Status, type Machine } from "./exec";
+import { generateFilter, type CompiledFilter } from "./codegen";
+import { lowerProgram, type LoweredProgram } from "./lower";
+import { lengthOverride, packetLength, type CbpfSemantics, type CbpfSkbContext } from "./semantics";
+
+export type { CbpfSemantics, CbpfSkbContext } from "./semantics";
+export type { CompiledFilter } from "./codegen";
+
+/**
+ * Upper bound on instructions per packet. Only a program with a backward `ja` (libpcap's
+ * protochain) can reach it; every other program finishes in at most its own length.
+ */
+export const DEFAULT_MAX_STEPS = 1 << 20;
+
+export interface RunOptions {
+  /** Length of the packet on the wire (`ld #pktlen`); defaults to the bytes given. */
+  wireLen?: number;
+  semantics?: CbpfSemantics;
+  ctx?: CbpfSkbContext;
+  maxSteps?: number;
+}
+
+export interface CompileOptions {
+  semantics?: CbpfSemantics;
+  ctx?: CbpfSkbContext;
+  /** Generate a JavaScript function (default true); false forces the interpreter. */
+  jit?: boolean;
+  maxSteps?: number;
+}
+
+/** Turn a finished machine into the filter's return value, or the error that stopped it. */
+export function machineResult(L: LoweredProgram, m: Machine, maxSteps: number): number {
+  switch (m.status) {
+    case Status.RETURNED:
+      return m.ret >>> 0;
+    case Status.STOPPED:
+      return 0;
+    case Status.TRAPPED:
+      throw trapError(L, m.pc);
+    default:
+      throw new PlaygroundError(
+        "cbpf/step-limit",
+        `the filter ran ${maxSteps} instructions without returning (a backward ja loops); stopped at insn ${m.pc}`,
+        { kind: "insn", index: m.pc },
+      );
+  }
+}
+
+export function trapError(L: LoweredProgram, index: number): PlaygroundError {
+  const why = L.trapMessages.get(index) ?? "cannot execute";
+  const where = index < L.length ? `insn ${index}: ` : "";
+  return new PlaygroundError("cbpf/trap", where + why, { kind: "insn", index: Math.min(index, Math.max(L.length - 1, 0)) });
+}
+
+/** The filter's u32 return value for one packet (0 = drop; libpcap's match value is the snaplen). */
+export function runFilter(prog: readonly CbpfInsn[], packet: Uint8Array, opts: RunOptions = {}): number {
+  const semantics = opts.semantics ?? "libpcap";
+  const L = lowerProgram(prog, { semantics, ctx: opts.ctx });
+  const m = newMachine();
+  const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+  execute(L, m, packet, packetLength(semantics, opts.wireLen ?? packet.length, opts.ctx), maxSteps);
+  return machineResult(L, m, maxSteps);
+}
+
+/**
+ * Prepare a program for many packets. The returned function takes the captured bytes and the
+ * wire length (defaults to the captured length) and returns the filter's value. It throws
+ * PlaygroundError only for a broken program (unknown opcode, running off the end, endless loop).
+ */
+export function compileFilter(prog: readonly CbpfInsn[], opts: CompileOptions = {}): CompiledFilter {
+  const semantics = opts.semantics ?? "libpcap";
+  const L = lowerProgram(prog, { semantics, ctx: opts.ctx });
+  const lenOverride = lengthOverride(semantics, opts.ctx);
+  if (opts.jit !== false) {
+    const generated = generateFilter(L, lenOverride, (index) => {
+      throw trapError(L, index);
+    });
+    if (generated !== undefined) return generated;
+  }
+  return interpretedFilter(L, lenOverride, opts.maxSteps ?? DEFAULT_MAX_STEPS);
+}
+
+function interpretedFilter(L: LoweredProgram, lenOverride: number | undefined, maxSteps: number): CompiledFilter {
+  const m = newMachine();
+  const clearScratch = L.usesScratch;
+  return (packet: Uint8Array, wireLen?: number): number => {
+    resetMachine(m, clearScratch);
+    const len = lenOverride ?? (wireLen === undefined ? packet.length : wireLen >>> 0);
+    execute(L, m, packet, len, maxSteps);
+    return m.status === Status.RETURNED ? m.ret >>> 0 : machineResult(L, m, maxSteps);
+  };
+}
