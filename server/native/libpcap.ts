@@ -63,7 +63,8 @@ function bindings(): Bindings {
   const insnType = koffi.struct({ code: "uint16_t", jt: "uint8_t", jf: "uint8_t", k: "uint32_t" });
   const progType = koffi.struct({ bf_len: "uint32_t", bf_insns: "void *" });
   const progPtr = koffi.pointer(progType);
-  const fn = (name: string, ret: koffi.TypeSpec, args: koffi.TypeSpec[]): KoffiFn =>
+  type Spec = Parameters<typeof koffi.sizeof>[0]; // koffi does not export its TypeSpec alias
+  const fn = (name: string, ret: Spec, args: Spec[]): KoffiFn =>
     lib.func(name, ret, args) as KoffiFn;
   const b: Bindings = {
     version: String(fn("pcap_lib_version", "const char *", [])()),
