@@ -3,7 +3,7 @@
  * link type in, libpcap's cBPF out, rendered the way tcpdump renders it. One function for both, so
  * the CLI and the UI can never disagree about a listing.
  */
-import { formatProgram } from "../lib/cbpf/format";
+import { formatProgram } from "../lib/cbpf";
 import type { CbpfInsn } from "../lib/cbpf/insn";
 import { PlaygroundError } from "../lib/errors";
 import { compileFilter, DEFAULT_SNAPLEN, resolveDlt } from "./native/libpcap";
