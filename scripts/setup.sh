@@ -14,10 +14,11 @@ for arg in "$@"; do
   esac
 done
 
-# Debian packages: the runtime library the app links through koffi, and the oracles for tests.
+# Debian packages: the runtime library the app links through koffi, and for tests the oracles
+# (tcpdump) and the browser the e2e suite drives (Debian's chromium; Playwright downloads none).
 apt_pkgs=(libpcap0.8)
 if [ "$want_test" = 1 ]; then
-  apt_pkgs+=(tcpdump)
+  apt_pkgs+=(tcpdump chromium)
 fi
 
 missing=()
