@@ -2,9 +2,18 @@
  * The interpreter loop, the only one. `runFilter`, the plain (no code generation) `compileFilter`
  * path and the stepper all call `execute`; the stepper simply asks for one instruction at a time.
  * Every computation is delegated to `semantics.ts`.
+ *
+ * The cases are numeric literals, not `Op.X`: per-file transpilers (tsx, vitest, SWC) leave
+ * `Op.X` as a property load, which turns the switch into a chain of loads and compares and made
+ * this loop ten times slower. The names are in comments; the property tests that run this loop
+ * against the generated code (which does use `Op`) catch any mismatch.
  */
-import { Op, type LoweredProgram } from "./lower";
-import {
+import type { LoweredProgram } from "./lower";
+import * as semantics from "./semantics";
+
+// Bound once at load. Transpiled ES modules (tsx, vitest, bundlers) reach an imported function
+// through a getter on every call; in this loop that getter cost more than the instructions.
+const {
   aluAdd,
   aluAnd,
   aluDiv,
@@ -30,7 +39,7 @@ import {
   readHalf,
   readWord,
   STOP,
-} from "./semantics";
+} = semantics;
 
 export const Status = {
   /** Paused: the step budget ran out before a return. */
@@ -120,39 +129,39 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
     steps++;
     const k = K[pc]!;
     switch (op[pc]) {
-      case Op.RET_K:
+      case 0 /* RET_K */:
         ret = k;
         status = Status.RETURNED;
         break loop;
-      case Op.RET_A:
+      case 1 /* RET_A */:
         ret = a;
         status = Status.RETURNED;
         break loop;
-      case Op.LD_IMM:
+      case 2 /* LD_IMM */:
         a = k;
         break;
-      case Op.LDX_IMM:
+      case 3 /* LDX_IMM */:
         x = k;
         break;
-      case Op.LD_MEM:
+      case 4 /* LD_MEM */:
         a = mem[k]!;
         break;
-      case Op.LDX_MEM:
+      case 5 /* LDX_MEM */:
         x = mem[k]!;
         break;
-      case Op.ST:
+      case 6 /* ST */:
         mem[k] = a;
         break;
-      case Op.STX:
+      case 7 /* STX */:
         mem[k] = x;
         break;
-      case Op.LD_LEN:
+      case 8 /* LD_LEN */:
         a = len;
         break;
-      case Op.LDX_LEN:
+      case 9 /* LDX_LEN */:
         x = len;
         break;
-      case Op.LD_W:
+      case 10 /* LD_W */:
         off = k;
         size = 4;
         v = readWord(pkt, caplen, k);
@@ -163,7 +172,7 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
         }
         a = v;
         break;
-      case Op.LD_H:
+      case 11 /* LD_H */:
         off = k;
         size = 2;
         v = readHalf(pkt, caplen, k);
@@ -174,7 +183,7 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
         }
         a = v;
         break;
-      case Op.LD_B:
+      case 12 /* LD_B */:
         off = k;
         size = 1;
         v = readByte(pkt, caplen, k);
@@ -185,7 +194,7 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
         }
         a = v;
         break;
-      case Op.LDX_MSH:
+      case 13 /* LDX_MSH */:
         off = k;
         size = 1;
         v = readByte(pkt, caplen, k);
@@ -196,23 +205,10 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
         }
         x = mshValue(v);
         break;
-      case Op.LD_IND_W:
-      case Op.LD_IND_H:
-      case Op.LD_IND_B:
-      case Op.LD_INDK_W:
-      case Op.LD_INDK_H:
-      case Op.LD_INDK_B: {
-        const kind = op[pc]!;
-        const kernel = kind >= Op.LD_INDK_W;
-        size = kind === Op.LD_IND_W || kind === Op.LD_INDK_W ? 4 : kind === Op.LD_IND_H || kind === Op.LD_INDK_H ? 2 : 1;
-        off = kernel ? indexOffsetKernel(x, k, netOff) : indexOffsetLibpcap(x, k);
-        if (off === STOP) {
-          off = (x + k) | 0;
-          reason = StopReason.UNADDRESSABLE;
-          status = Status.STOPPED;
-          break loop;
-        }
-        v = size === 4 ? readWord(pkt, caplen, off) : size === 2 ? readHalf(pkt, caplen, off) : readByte(pkt, caplen, off);
+      case 14 /* LD_IND_W */:
+        size = 4;
+        off = indexOffsetLibpcap(x, k);
+        v = readWord(pkt, caplen, off);
         if (v === STOP) {
           reason = StopReason.OUT_OF_BOUNDS;
           status = Status.STOPPED;
@@ -220,12 +216,84 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
         }
         a = v;
         break;
-      }
-      case Op.LOAD_FAIL:
+      case 15 /* LD_IND_H */:
+        size = 2;
+        off = indexOffsetLibpcap(x, k);
+        v = readHalf(pkt, caplen, off);
+        if (v === STOP) {
+          reason = StopReason.OUT_OF_BOUNDS;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 16 /* LD_IND_B */:
+        size = 1;
+        off = indexOffsetLibpcap(x, k);
+        v = readByte(pkt, caplen, off);
+        if (v === STOP) {
+          reason = StopReason.OUT_OF_BOUNDS;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 17 /* LD_INDK_W */:
+        size = 4;
+        off = indexOffsetKernel(x, k, netOff);
+        if (off === STOP) {
+          off = (x + k) | 0;
+          reason = StopReason.UNADDRESSABLE;
+          status = Status.STOPPED;
+          break loop;
+        }
+        v = readWord(pkt, caplen, off);
+        if (v === STOP) {
+          reason = StopReason.OUT_OF_BOUNDS;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 18 /* LD_INDK_H */:
+        size = 2;
+        off = indexOffsetKernel(x, k, netOff);
+        if (off === STOP) {
+          off = (x + k) | 0;
+          reason = StopReason.UNADDRESSABLE;
+          status = Status.STOPPED;
+          break loop;
+        }
+        v = readHalf(pkt, caplen, off);
+        if (v === STOP) {
+          reason = StopReason.OUT_OF_BOUNDS;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 19 /* LD_INDK_B */:
+        size = 1;
+        off = indexOffsetKernel(x, k, netOff);
+        if (off === STOP) {
+          off = (x + k) | 0;
+          reason = StopReason.UNADDRESSABLE;
+          status = Status.STOPPED;
+          break loop;
+        }
+        v = readByte(pkt, caplen, off);
+        if (v === STOP) {
+          reason = StopReason.OUT_OF_BOUNDS;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 20 /* LOAD_FAIL */:
         reason = StopReason.UNADDRESSABLE;
         status = Status.STOPPED;
         break loop;
-      case Op.ANC:
+      case 21 /* ANC */:
         v = ancillaryLoad(k, a, x, pkt, L.ancillary);
         if (v === STOP) {
           reason = StopReason.NO_DEVICE;
@@ -234,31 +302,26 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
         }
         a = v;
         break;
-      case Op.ADD_K:
+      case 22 /* ADD_K */:
         a = aluAdd(a, k);
         break;
-      case Op.ADD_X:
+      case 23 /* ADD_X */:
         a = aluAdd(a, x);
         break;
-      case Op.SUB_K:
+      case 24 /* SUB_K */:
         a = aluSub(a, k);
         break;
-      case Op.SUB_X:
+      case 25 /* SUB_X */:
         a = aluSub(a, x);
         break;
-      case Op.MUL_K:
+      case 26 /* MUL_K */:
         a = aluMul(a, k);
         break;
-      case Op.MUL_X:
+      case 27 /* MUL_X */:
         a = aluMul(a, x);
         break;
-      case Op.DIV_K:
-      case Op.DIV_X:
-      case Op.MOD_K:
-      case Op.MOD_X: {
-        const kind = op[pc]!;
-        const divisor = kind === Op.DIV_K || kind === Op.MOD_K ? k : x;
-        v = kind === Op.DIV_K || kind === Op.DIV_X ? aluDiv(a, divisor) : aluMod(a, divisor);
+      case 28 /* DIV_K */:
+        v = aluDiv(a, k);
         if (v === STOP) {
           reason = StopReason.DIVIDE_BY_ZERO;
           status = Status.STOPPED;
@@ -266,81 +329,107 @@ export function execute(L: LoweredProgram, m: Machine, pkt: Uint8Array, len: num
         }
         a = v;
         break;
-      }
-      case Op.AND_K:
+      case 29 /* DIV_X */:
+        v = aluDiv(a, x);
+        if (v === STOP) {
+          reason = StopReason.DIVIDE_BY_ZERO;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 30 /* MOD_K */:
+        v = aluMod(a, k);
+        if (v === STOP) {
+          reason = StopReason.DIVIDE_BY_ZERO;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 31 /* MOD_X */:
+        v = aluMod(a, x);
+        if (v === STOP) {
+          reason = StopReason.DIVIDE_BY_ZERO;
+          status = Status.STOPPED;
+          break loop;
+        }
+        a = v;
+        break;
+      case 32 /* AND_K */:
         a = aluAnd(a, k);
         break;
-      case Op.AND_X:
+      case 33 /* AND_X */:
         a = aluAnd(a, x);
         break;
-      case Op.OR_K:
+      case 34 /* OR_K */:
         a = aluOr(a, k);
         break;
-      case Op.OR_X:
+      case 35 /* OR_X */:
         a = aluOr(a, x);
         break;
-      case Op.XOR_K:
+      case 36 /* XOR_K */:
         a = aluXor(a, k);
         break;
-      case Op.XOR_X:
+      case 37 /* XOR_X */:
         a = aluXor(a, x);
         break;
-      case Op.LSH_K:
+      case 38 /* LSH_K */:
         a = aluLshMasked(a, k);
         break;
-      case Op.RSH_K:
+      case 39 /* RSH_K */:
         a = aluRshMasked(a, k);
         break;
-      case Op.LSH_X_MASKED:
+      case 40 /* LSH_X_MASKED */:
         a = aluLshMasked(a, x);
         break;
-      case Op.RSH_X_MASKED:
+      case 41 /* RSH_X_MASKED */:
         a = aluRshMasked(a, x);
         break;
-      case Op.LSH_X_PCAP:
+      case 42 /* LSH_X_PCAP */:
         a = aluLshLibpcap(a, x);
         break;
-      case Op.RSH_X_PCAP:
+      case 43 /* RSH_X_PCAP */:
         a = aluRshLibpcap(a, x);
         break;
-      case Op.NEG:
+      case 44 /* NEG */:
         a = aluNeg(a);
         break;
-      case Op.TAX:
+      case 45 /* TAX */:
         x = a;
         break;
-      case Op.TXA:
+      case 46 /* TXA */:
         a = x;
         break;
-      case Op.JA:
+      case 47 /* JA */:
         pc = JT[pc]!;
         continue;
-      case Op.JEQ_K:
+      case 48 /* JEQ_K */:
         pc = condEq(a, k) ? JT[pc]! : JF[pc]!;
         continue;
-      case Op.JEQ_X:
+      case 49 /* JEQ_X */:
         pc = condEq(a, x) ? JT[pc]! : JF[pc]!;
         continue;
-      case Op.JGT_K:
+      case 50 /* JGT_K */:
         pc = condGt(a, k) ? JT[pc]! : JF[pc]!;
         continue;
-      case Op.JGT_X:
+      case 51 /* JGT_X */:
         pc = condGt(a, x) ? JT[pc]! : JF[pc]!;
         continue;
-      case Op.JGE_K:
+      case 52 /* JGE_K */:
         pc = condGe(a, k) ? JT[pc]! : JF[pc]!;
         continue;
-      case Op.JGE_X:
+      case 53 /* JGE_X */:
         pc = condGe(a, x) ? JT[pc]! : JF[pc]!;
         continue;
-      case Op.JSET_K:
+      case 54 /* JSET_K */:
         pc = condSet(a, k) ? JT[pc]! : JF[pc]!;
         continue;
-      case Op.JSET_X:
+      case 55 /* JSET_X */:
         pc = condSet(a, x) ? JT[pc]! : JF[pc]!;
         continue;
       default:
-        // Op.TRAP, and nothing else can reach here.
+        // 56 TRAP, and nothing else can reach here.
         status = Status.TRAPPED;
         break loop;
     }

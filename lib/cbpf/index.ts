@@ -13,3 +13,23 @@ export {
   type CbpfSemantics,
   type CbpfSkbContext,
 } from "./interpret";
+export { parseProgram, detectFormat, type CbpfTextFormat } from "./parse";
+export { validateProgram, assertValid, type CbpfIssue, type CbpfRules } from "./validate";
+export {
+  DIVERGENCES,
+  divergence,
+  divergencesHitByStep,
+  divergencesHitByProgram,
+  type CbpfDivergence,
+  type DivergenceStep,
+} from "./divergences";
+export {
+  createStepper,
+  stepLabel,
+  type CbpfStepper,
+  type CbpfStepperState,
+  type CbpfStepRecord,
+  type CbpfRegisters,
+  type CbpfRead,
+  type StepperOptions,
+} from "./stepper";

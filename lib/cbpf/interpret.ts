@@ -4,7 +4,13 @@
  */
 import { PlaygroundError } from "../errors";
 import type { CbpfInsn } from "./insn";
-import { execute, newMachine, resetMachine, Status, type Machine } from "./exec";
+import * as exec from "./exec";
+import type { Machine } from "./exec";
+
+// Bound once: transpiled imports go through a getter per use, which shows up per packet.
+const { execute, newMachine, resetMachine } = exec;
+const RETURNED = exec.Status.RETURNED;
+const { Status } = exec;
 import { generateFilter, type CompiledFilter } from "./codegen";
 import { lowerProgram, type LoweredProgram } from "./lower";
 import { lengthOverride, packetLength, type CbpfSemantics, type CbpfSkbContext } from "./semantics";
@@ -93,6 +99,6 @@ function interpretedFilter(L: LoweredProgram, lenOverride: number | undefined, m
     resetMachine(m, clearScratch);
     const len = lenOverride ?? (wireLen === undefined ? packet.length : wireLen >>> 0);
     execute(L, m, packet, len, maxSteps);
-    return m.status === Status.RETURNED ? m.ret >>> 0 : machineResult(L, m, maxSteps);
+    return m.status === RETURNED ? m.ret >>> 0 : machineResult(L, m, maxSteps);
   };
 }
