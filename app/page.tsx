@@ -1,0 +1,5 @@
+import IdeLoader from "./ide/IdeLoader";
+
+export default function Page() {
+  return <IdeLoader />;
+}
