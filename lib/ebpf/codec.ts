@@ -159,6 +159,8 @@ export function disassembleToInsns(input: Uint8Array | readonly RawInsn[]): Insn
     const field = branchField(d);
     if (field === null) return undefined;
     const rel = field === "off" ? d.off : d.imm;
+    // A labelled function pointer re-assembles with a zero upper half; keep odd encodings numeric.
+    if (d.slots === 2 && (d.imm64 ?? 0n) >> 32n !== 0n) return undefined;
     const t = d.index + 1 + rel; // relative to the slot after the first, even for ld_imm64 (kernel: i + imm + 1)
     if (starts.has(t)) {
       targets.add(t);

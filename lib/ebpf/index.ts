@@ -33,3 +33,4 @@ export {
   type PtRegName,
 } from "./interp/ctx";
 export { PACKET_HI, PACKET_LO, STACK_HI, STACK_LO, CTX_HI, CTX_LO, type RegionKind } from "./interp/memory";
+export * from "./parse";
