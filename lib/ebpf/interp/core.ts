@@ -101,6 +101,8 @@ export interface MemAccess {
   /** The value read or written (little-endian, zero-extended). */
   readonly value: bigint;
   readonly address: bigint;
+  /** Stack accesses: offset from the executing frame's r10 (e.g. -8 for `fp-8`). */
+  readonly fp?: number;
 }
 
 export interface HelperCall {
@@ -253,7 +255,8 @@ export class Core {
         }
       }
       if (this.trace !== null) {
-        this.trace.reads.push({ region: r.kind, offset: o, size, value: toBig(this.rlo, this.rhi), address: toBig(alo, ahi) });
+        const rec: MemAccess = { region: r.kind, offset: o, size, value: toBig(this.rlo, this.rhi), address: toBig(alo, ahi) };
+        this.trace.reads.push(r.kind === "stack" ? { ...rec, fp: alo - this.lo[10] } : rec);
       }
       return true;
     }
@@ -306,13 +309,14 @@ export class Core {
       if (this.trace !== null) {
         const written = r.kind === "stack" && this.trackStack ? this.stackWritten.slice(o, o + size) : null;
         this.trace.undo.push({ region: r, offset: o, before: b.slice(o, o + size), writtenBefore: written });
-        this.trace.writes.push({
+        const rec: MemAccess = {
           region: r.kind,
           offset: o,
           size,
           value: size === 8 ? toBig(vlo, vhi) : BigInt(size === 4 ? vlo >>> 0 : vlo & (size === 2 ? 0xffff : 0xff)),
           address: toBig(alo, ahi),
-        });
+        };
+        this.trace.writes.push(r.kind === "stack" ? { ...rec, fp: alo - this.lo[10] } : rec);
       }
       b[o] = vlo;
       if (size > 1) b[o + 1] = vlo >>> 8;
@@ -355,7 +359,8 @@ export class Core {
         this.trace.undo.push({ region: r, offset: o, before: r.bytes.slice(o, o + data.length), writtenBefore: written });
         let v = 0n;
         if (data.length <= 8) for (let k = data.length - 1; k >= 0; k--) v = (v << 8n) | BigInt(data[k]);
-        this.trace.writes.push({ region: r.kind, offset: o, size: data.length, value: v, address: toBig(alo, ahi) });
+        const rec: MemAccess = { region: r.kind, offset: o, size: data.length, value: v, address: toBig(alo, ahi) };
+        this.trace.writes.push(r.kind === "stack" ? { ...rec, fp: alo - this.lo[10] } : rec);
       }
       r.bytes.set(data, o);
       if (this.trackStack && r.kind === "stack") this.stackWritten.fill(1, o, o + data.length);
