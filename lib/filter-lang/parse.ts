@@ -1,0 +1,525 @@
+/**
+ * A recognizer for pcap-filter expressions, written from the grammar pcap-filter(7) describes.
+ *
+ * It exists because libpcap's error text never says where the problem is. libpcap remains the
+ * judge of validity: the UI only uses this parser to place libpcap's message (the first token the
+ * grammar cannot accept), to find the primitives of an expression, and to know which words may
+ * come next (completion). It backtracks freely and reports the furthest point any alternative
+ * reached, which is where an LALR parser like libpcap's stops too.
+ */
+import { CAST_WORDS, OTHER_PRIMITIVES } from "./keywords";
+import { isNumberToken, tokenize, type Token } from "./tokens";
+
+export interface Span {
+  start: number;
+  end: number;
+}
+
+export interface Qualifiers {
+  proto?: Token;
+  dir?: Token[];
+  type?: Token;
+}
+
+export type FilterNode =
+  | { type: "and" | "or"; left: FilterNode; right: FilterNode; span: Span }
+  | { type: "not"; operand: FilterNode; span: Span }
+  | { type: "paren"; inner: FilterNode; span: Span }
+  | {
+      type: "primitive";
+      quals: Qualifiers;
+      /** The id (address, name, number) the qualifiers apply to, if any. */
+      value?: Span;
+      /** True for a bare id after and/or that reuses the previous primitive's qualifiers. */
+      inherited: boolean;
+      span: Span;
+    }
+  | { type: "relation"; op: string; span: Span }
+  | { type: "other"; keyword: string; span: Span };
+
+export type PrimitiveNode = Extract<FilterNode, { type: "primitive" | "relation" | "other" }>;
+
+/** What the grammar would have accepted at a position, as labels completion understands. */
+export type Expectation =
+  | "group:protocol"
+  | "group:direction"
+  | "group:type"
+  | "group:proto"
+  | "group:cast"
+  | "group:primitive"
+  | "group:field"
+  | "logical"
+  | "not"
+  | "len"
+  | "mask"
+  | "number"
+  | "address"
+  | "name"
+  | "relop"
+  | "binop"
+  | "byteop"
+  | "subtype"
+  | `op:${string}`
+  | "end";
+
+export interface SyntaxIssue {
+  /** Index of the offending token; equals tokens.length when the expression ended too early. */
+  tokenIndex: number;
+  start: number;
+  end: number;
+  message: string;
+  expected: Expectation[];
+}
+
+export interface ParseResult {
+  tokens: Token[];
+  /** The tree, when the whole expression is grammatical (null for an empty expression). */
+  ast: FilterNode | null;
+  error?: SyntaxIssue;
+  /** Expectations recorded at the end of input (for completion), whether or not parsing succeeded. */
+  expectedAtEnd: Expectation[];
+}
+
+const RELOPS = new Set([">", ">=", "<", "<=", "=", "==", "!="]);
+const BINOPS = new Set(["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"]);
+const BYTEOPS = new Set(["&", "|", "<", ">", "="]);
+
+class Parser {
+  pos = 0;
+  private furthest = -1;
+  private readonly expectedAt = new Map<number, Set<Expectation>>();
+
+  constructor(readonly toks: Token[]) {}
+
+  peek(o = 0): Token | undefined {
+    return this.toks[this.pos + o];
+  }
+
+  /** Record that `what` would have been accepted here; always returns null for chaining. */
+  expect(...what: Expectation[]): null {
+    let set = this.expectedAt.get(this.pos);
+    if (!set) {
+      set = new Set();
+      this.expectedAt.set(this.pos, set);
+    }
+    for (const w of what) set.add(w);
+    if (this.pos > this.furthest) this.furthest = this.pos;
+    return null;
+  }
+
+  isWord(t: Token | undefined, ...words: string[]): boolean {
+    return t !== undefined && t.kind === "keyword" && words.includes(t.text);
+  }
+  isOp(t: Token | undefined, ...ops: string[]): boolean {
+    return t !== undefined && t.kind === "op" && ops.includes(t.text);
+  }
+  isRole(t: Token | undefined, role: Token["role"]): boolean {
+    return t !== undefined && t.kind === "keyword" && t.role === role;
+  }
+  isAnd(t: Token | undefined): boolean {
+    return this.isWord(t, "and") || this.isOp(t, "&&");
+  }
+  isOr(t: Token | undefined): boolean {
+    return this.isWord(t, "or") || this.isOp(t, "||");
+  }
+  isNot(t: Token | undefined): boolean {
+    return this.isWord(t, "not") || this.isOp(t, "!");
+  }
+
+  span(fromTok: number): Span {
+    const a = this.toks[fromTok];
+    const b = this.toks[this.pos - 1];
+    return { start: a?.start ?? 0, end: b?.end ?? a?.end ?? 0 };
+  }
+
+  // expr := term ((and|or) (term | id))*
+  expr(): FilterNode | null {
+    const from = this.pos;
+    let left = this.term();
+    if (!left) return null;
+    let quals = lastQualifiers(left);
+    for (;;) {
+      const t = this.peek();
+      if (!this.isAnd(t) && !this.isOr(t)) {
+        this.expect("logical");
+        return left;
+      }
+      const op = this.isAnd(t) ? "and" : "or";
+      this.pos++;
+      const save = this.pos;
+      let right = this.term();
+      if (!right) {
+        this.pos = save;
+        const idFrom = this.pos;
+        if (quals && this.id()) {
+          right = { type: "primitive", quals, value: this.span(idFrom), inherited: true, span: this.span(idFrom) };
+        } else {
+          this.pos = save;
+          this.term(); // re-run to leave the furthest expectation of the term branch in place
+          return null;
+        }
+      }
+      quals = lastQualifiers(right) ?? quals;
+      left = { type: op, left, right, span: this.span(from) };
+    }
+  }
+
+  // term := not term | rterm
+  term(): FilterNode | null {
+    const from = this.pos;
+    if (this.isNot(this.peek())) {
+      this.pos++;
+      const operand = this.term();
+      return operand ? { type: "not", operand, span: this.span(from) } : null;
+    }
+    if (this.pos >= this.toks.length) {
+      this.expect("not", "group:protocol", "group:direction", "group:type", "group:proto", "group:cast", "group:primitive", "len", "number", "op:(");
+      return null;
+    }
+    return this.rterm();
+  }
+
+  rterm(): FilterNode | null {
+    const from = this.pos;
+    // arith relop arith
+    const a = this.arith();
+    if (a) {
+      const op = this.peek();
+      if (op?.kind === "op" && RELOPS.has(op.text)) {
+        this.pos++;
+        if (this.arith()) return { type: "relation", op: op.text, span: this.span(from) };
+        return null;
+      }
+      this.expect("relop", "binop");
+    }
+    this.pos = from;
+    // ( expr )
+    if (this.isOp(this.peek(), "(")) {
+      this.pos++;
+      const inner = this.expr();
+      if (inner) {
+        if (this.isOp(this.peek(), ")")) {
+          this.pos++;
+          return { type: "paren", inner, span: this.span(from) };
+        }
+        this.expect("op:)");
+      }
+      return null;
+    }
+    const t = this.peek();
+    if (t?.kind === "keyword" && t.role === "primitive") return this.other();
+    if (t?.kind === "keyword" && t.role === "field") return this.field();
+    if (t?.kind === "keyword" && t.role === "wlan") return this.wlan();
+    return this.qualified();
+  }
+
+  other(): FilterNode | null {
+    const from = this.pos;
+    const kw = this.toks[this.pos++]!;
+    const shape = OTHER_PRIMITIVES[kw.text];
+    const next = this.peek();
+    switch (shape) {
+      case "num":
+        if (!isNumberToken(next)) return this.expect("number");
+        this.pos++;
+        break;
+      case "optnum":
+        if (isNumberToken(next)) this.pos++;
+        else this.expect("number");
+        break;
+      case "name":
+        if (next === undefined || next.kind === "op" || next.kind === "invalid") return this.expect("name");
+        this.pos++;
+        break;
+      case "optname":
+        // LLC frame types (`llc rnr`) include words that are keywords elsewhere.
+        if (next?.kind === "name" || (next?.kind === "keyword" && next.role !== "logical")) this.pos++;
+        else this.expect("name");
+        break;
+      case "byte": {
+        if (!isNumberToken(this.peek())) return this.expect("number");
+        this.pos++;
+        const op = this.peek();
+        if (!(op?.kind === "op" && BYTEOPS.has(op.text))) return this.expect("byteop");
+        this.pos++;
+        if (!isNumberToken(this.peek())) return this.expect("number");
+        this.pos++;
+        break;
+      }
+      default:
+        break;
+    }
+    return { type: "other", keyword: kw.text, span: this.span(from) };
+  }
+
+  // vpi 5, vci > 3, sio = 2, ...
+  field(): FilterNode | null {
+    const from = this.pos;
+    const kw = this.toks[this.pos++]!;
+    const op = this.peek();
+    if (op?.kind === "op" && RELOPS.has(op.text)) this.pos++;
+    if (!isNumberToken(this.peek())) return this.expect("number", "relop");
+    this.pos++;
+    return { type: "other", keyword: kw.text, span: this.span(from) };
+  }
+
+  // type T [subtype S] | subtype S
+  wlan(): FilterNode | null {
+    const from = this.pos;
+    const kw = this.toks[this.pos++]!;
+    const v = this.peek();
+    if (v === undefined || v.kind === "op" || v.kind === "invalid") return this.expect("name");
+    this.pos++;
+    if (kw.text === "type") {
+      if (this.isWord(this.peek(), "subtype")) {
+        this.pos++;
+        const s = this.peek();
+        if (s === undefined || s.kind === "op" || s.kind === "invalid") return this.expect("name");
+        this.pos++;
+      } else this.expect("subtype");
+    }
+    return { type: "other", keyword: kw.text, span: this.span(from) };
+  }
+
+  // [proto] [dir] [type] id | [proto] proto|protochain id | [proto] broadcast|multicast | proto
+  qualified(): FilterNode | null {
+    const from = this.pos;
+    const quals: Qualifiers = {};
+    if (this.isRole(this.peek(), "protocol")) quals.proto = this.toks[this.pos++]!;
+    else this.expect("group:protocol");
+    if (this.isRole(this.peek(), "direction")) {
+      quals.dir = [this.toks[this.pos++]!];
+      const conj = this.peek();
+      if ((this.isAnd(conj) || this.isOr(conj)) && this.isRole(this.peek(1), "direction")) {
+        quals.dir.push(this.toks[this.pos++]!, this.toks[this.pos++]!);
+      }
+    } else this.expect("group:direction");
+    let wantsId = quals.dir !== undefined;
+    if (this.isRole(this.peek(), "type")) {
+      quals.type = this.toks[this.pos++]!;
+      wantsId = true;
+    } else if (quals.dir === undefined && this.isRole(this.peek(), "proto")) {
+      quals.type = this.toks[this.pos++]!;
+      wantsId = true;
+    } else if (quals.dir === undefined && this.isRole(this.peek(), "cast")) {
+      const kw = this.toks[this.pos++]!;
+      return { type: "other", keyword: kw.text, span: this.span(from) };
+    } else {
+      this.expect("group:type");
+      if (quals.dir === undefined) this.expect("group:proto", "group:cast");
+    }
+    if (wantsId) {
+      const idFrom = this.pos;
+      if (!this.id()) return null;
+      return { type: "primitive", quals, value: this.span(idFrom), inherited: false, span: this.span(from) };
+    }
+    if (quals.proto) {
+      // A protocol on its own, or the start of `tcp[...]` arithmetic that went wrong.
+      if (this.isOp(this.peek(), "[")) return this.expect("op:[");
+      return { type: "primitive", quals, inherited: false, span: this.span(from) };
+    }
+    if (this.pos < this.toks.length) this.expect("group:primitive", "group:field", "not", "op:(", "len", "number");
+    return null;
+  }
+
+  // id := not id | ( id ((and|or) id)* ) | number | address[/len] | address mask address | mac | name
+  id(): boolean {
+    const t = this.peek();
+    if (this.isNot(t)) {
+      this.pos++;
+      return this.id();
+    }
+    if (this.isOp(t, "(")) {
+      this.pos++;
+      if (!this.id()) return false;
+      while (this.isAnd(this.peek()) || this.isOr(this.peek())) {
+        this.pos++;
+        if (!this.id()) return false;
+      }
+      if (!this.isOp(this.peek(), ")")) {
+        this.expect("op:)", "logical");
+        return false;
+      }
+      this.pos++;
+      return true;
+    }
+    if (t === undefined) {
+      this.expect("address", "name", "number");
+      return false;
+    }
+    if (isNumberToken(t) || t.kind === "mac" || t.kind === "name") {
+      this.pos++;
+      return true;
+    }
+    if (t.kind === "ipv4" || t.kind === "ipv6") {
+      this.pos++;
+      if (this.isOp(this.peek(), "/")) {
+        this.pos++;
+        if (!isNumberToken(this.peek())) {
+          this.expect("number");
+          return false;
+        }
+        this.pos++;
+      } else if (t.kind === "ipv4" && this.isWord(this.peek(), "mask")) {
+        this.pos++;
+        if (this.peek()?.kind !== "ipv4") {
+          this.expect("address");
+          return false;
+        }
+        this.pos++;
+      } else this.expect("op:/", "mask");
+      return true;
+    }
+    this.expect("address", "name", "number");
+    return false;
+  }
+
+  // arith := aterm (binop aterm)*
+  arith(): boolean {
+    if (!this.aterm()) return false;
+    for (;;) {
+      const op = this.peek();
+      if (!(op?.kind === "op" && BINOPS.has(op.text))) return true;
+      this.pos++;
+      if (!this.aterm()) return false;
+    }
+  }
+
+  // aterm := number | len | - aterm | ( arith ) | proto [ arith [: number] ]
+  aterm(): boolean {
+    const t = this.peek();
+    if (isNumberToken(t) || this.isRole(t, "len")) {
+      this.pos++;
+      return true;
+    }
+    if (this.isOp(t, "-")) {
+      this.pos++;
+      return this.aterm();
+    }
+    if (this.isOp(t, "(")) {
+      this.pos++;
+      if (!this.arith()) return false;
+      if (!this.isOp(this.peek(), ")")) {
+        this.expect("op:)", "binop");
+        return false;
+      }
+      this.pos++;
+      return true;
+    }
+    if (this.isRole(t, "protocol") && this.isOp(this.peek(1), "[")) {
+      this.pos += 2;
+      if (!this.arith()) return false;
+      if (this.isOp(this.peek(), ":")) {
+        this.pos++;
+        if (!isNumberToken(this.peek())) {
+          this.expect("number");
+          return false;
+        }
+        this.pos++;
+      } else this.expect("op::");
+      if (!this.isOp(this.peek(), "]")) {
+        this.expect("op:]", "binop");
+        return false;
+      }
+      this.pos++;
+      return true;
+    }
+    this.expect("number", "len");
+    return false;
+  }
+
+  furthestIssue(): SyntaxIssue | undefined {
+    if (this.furthest < 0) return undefined;
+    const at = this.furthest;
+    const tok = this.toks[at];
+    const expected = [...(this.expectedAt.get(at) ?? [])];
+    const last = this.toks[this.toks.length - 1];
+    if (tok === undefined) {
+      const end = last?.end ?? 0;
+      return { tokenIndex: at, start: end, end, message: "the expression ends too early", expected };
+    }
+    return { tokenIndex: at, start: tok.start, end: tok.end, message: `unexpected "${tok.text}"`, expected };
+  }
+
+  expectedAtEnd(): Expectation[] {
+    return [...(this.expectedAt.get(this.toks.length) ?? [])];
+  }
+}
+
+/** The qualifiers a bare id after and/or would inherit from this subtree (its last primitive). */
+function lastQualifiers(n: FilterNode): Qualifiers | undefined {
+  switch (n.type) {
+    case "primitive":
+      return n.value !== undefined ? n.quals : undefined;
+    case "and":
+    case "or":
+      return lastQualifiers(n.right) ?? lastQualifiers(n.left);
+    case "not":
+      return lastQualifiers(n.operand);
+    default:
+      return undefined;
+  }
+}
+
+export function parseFilter(text: string): ParseResult {
+  const tokens = tokenize(text);
+  const p = new Parser(tokens);
+  if (tokens.length === 0) {
+    p.expect("not", "group:protocol", "group:direction", "group:type", "group:proto", "group:cast", "group:primitive", "len", "number", "op:(");
+    return { tokens, ast: null, expectedAtEnd: p.expectedAtEnd() };
+  }
+  const bad = tokens.findIndex((t) => t.kind === "invalid");
+  const ast = p.expr();
+  const complete = ast !== null && p.pos === tokens.length;
+  if (!complete && ast !== null) p.expect("end");
+  const result: ParseResult = { tokens, ast: complete ? ast : null, expectedAtEnd: p.expectedAtEnd() };
+  if (!complete) {
+    const issue = p.furthestIssue();
+    if (issue) {
+      // A character the scanner rejects stops libpcap before anything the grammar says.
+      if (bad >= 0 && bad < issue.tokenIndex) {
+        const t = tokens[bad]!;
+        result.error = { tokenIndex: bad, start: t.start, end: t.end, message: `unexpected character "${t.text}"`, expected: [] };
+      } else result.error = issue;
+    }
+  }
+  return result;
+}
+
+/** The leaves of a tree: every primitive, relation and stand-alone test, in source order. */
+export function primitivesOf(node: FilterNode | null): PrimitiveNode[] {
+  const out: PrimitiveNode[] = [];
+  const walk = (n: FilterNode) => {
+    switch (n.type) {
+      case "and":
+      case "or":
+        walk(n.left);
+        walk(n.right);
+        break;
+      case "not":
+        walk(n.operand);
+        break;
+      case "paren":
+        walk(n.inner);
+        break;
+      default:
+        out.push(n);
+    }
+  };
+  if (node) walk(node);
+  return out;
+}
+
+/**
+ * The text of a primitive as a filter of its own: its source text, with the inherited qualifiers
+ * spelled out for a bare id (`host a or b` gives `host b` for `b`).
+ */
+export function standaloneText(source: string, prim: PrimitiveNode): string {
+  const own = source.slice(prim.span.start, prim.span.end);
+  if (prim.type !== "primitive" || !prim.inherited) return own;
+  const q = prim.quals;
+  const words = [q.proto?.text, ...(q.dir ?? []).map((t) => t.text), q.type?.text].filter((w): w is string => !!w);
+  return `${words.join(" ")} ${own}`;
+}
+
+export { CAST_WORDS };
