@@ -9,80 +9,21 @@
  * - an out-of-bounds memory access is a fault reported with its pc, never a JS exception;
  * - a failing legacy LD_ABS/LD_IND ends the program with r0 = 0.
  */
-import {
-  BPF_ABS,
-  BPF_ADD,
-  BPF_ALU,
-  BPF_ALU64,
-  BPF_AND,
-  BPF_ARSH,
-  BPF_B,
-  BPF_CALL,
-  BPF_CMPXCHG,
-  BPF_DIV,
-  BPF_DW,
-  BPF_END,
-  BPF_EXIT,
-  BPF_FETCH,
-  BPF_H,
-  BPF_JA,
-  BPF_JCOND,
-  BPF_JEQ,
-  BPF_JGE,
-  BPF_JGT,
-  BPF_JLE,
-  BPF_JLT,
-  BPF_JMP,
-  BPF_JMP32,
-  BPF_JNE,
-  BPF_JSET,
-  BPF_JSGE,
-  BPF_JSGT,
-  BPF_JSLE,
-  BPF_JSLT,
-  BPF_LD,
-  BPF_LDX,
-  BPF_LOAD_ACQ,
-  BPF_LSH,
-  BPF_MEMSX,
-  BPF_MOD,
-  BPF_MOV,
-  BPF_MUL,
-  BPF_NEG,
-  BPF_OR,
-  BPF_PSEUDO_CALL,
-  BPF_PSEUDO_KFUNC_CALL,
-  BPF_RSH,
-  BPF_ST,
-  BPF_STORE_REL,
-  BPF_STX,
-  BPF_SUB,
-  BPF_TO_BE,
-  BPF_W,
-  BPF_XCHG,
-  BPF_XOR,
-  OP_LD_IMM64,
-  helperName,
-} from "../opcodes";
+import * as O from "../opcodes";
+// Copied into module constants once: bundlers and tsx expose imports as live-binding getters,
+// which would cost a function call per use in the interpreter loop.
+const { BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_B, BPF_CALL, BPF_CMPXCHG, BPF_DIV, BPF_DW, BPF_END, BPF_EXIT, BPF_FETCH, BPF_H, BPF_JA, BPF_JCOND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET, BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_LD, BPF_LDX, BPF_LOAD_ACQ, BPF_LSH, BPF_MEMSX, BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_RSH, BPF_ST, BPF_STORE_REL, BPF_STX, BPF_SUB, BPF_TO_BE, BPF_W, BPF_XCHG, BPF_XOR, OP_LD_IMM64, helperName } = O;
 import type { CompiledProgram } from "./compile";
 import { ctxRules, fillCtxImage, type ContextKind, type ContextSpec, type CtxRules, type KernelMemory } from "./ctx";
-import {
-  CTX_HI,
-  CTX_LO,
-  MAX_CALL_FRAMES,
-  PACKET_HI,
-  PACKET_LO,
-  STACK_FRAME_SIZE,
-  STACK_HI,
-  STACK_LO,
-  STACK_TOTAL,
-  makeRegion,
-  regionBase,
-  setRegionBytes,
-  type Region,
-  type RegionKind,
-} from "./memory";
-import { bswap16, bswap32, mul64, out, sdiv64, smod64, toBig, udiv64, umod64 } from "./u64";
+import * as M from "./memory";
+import type { Region, RegionKind } from "./memory";
+// Copied into module constants once: bundlers and tsx expose imports as live-binding getters,
+// which would cost a function call per use in the interpreter loop.
+const { CTX_HI, CTX_LO, MAX_CALL_FRAMES, PACKET_HI, PACKET_LO, STACK_FRAME_SIZE, STACK_HI, STACK_LO, STACK_TOTAL, makeRegion, regionBase, setRegionBytes } = M;
+import * as U from "./u64";
+// Copied into module constants once: bundlers and tsx expose imports as live-binding getters,
+// which would cost a function call per use in the interpreter loop.
+const { bswap16, bswap32, mul64, out, sdiv64, smod64, toBig, udiv64, umod64 } = U;
 import { callHelper } from "./helpers";
 
 export type FaultKind = "memory" | "ctx" | "insn" | "helper" | "jump" | "limit" | "call-depth";

@@ -398,21 +398,28 @@ export function ctxRules(kind: ContextKind): CtxRules {
   }
 }
 
+/** Little-endian u32 store without a DataView (this runs once per packet in the fast runner). */
+function w32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v;
+  b[off + 1] = v >>> 8;
+  b[off + 2] = v >>> 16;
+  b[off + 3] = v >>> 24;
+}
+
 /** Writes the byte image of the context struct (pointer fields stay 0; loads of them are served separately). */
 export function fillCtxImage(spec: ContextSpec, image: Uint8Array): void {
   image.fill(0);
-  const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
   switch (spec.kind) {
     case "xdp":
-      v.setUint32(XDP_MD.ingress_ifindex, spec.ingressIfindex ?? 1, true);
-      v.setUint32(XDP_MD.rx_queue_index, spec.rxQueueIndex ?? 0, true);
+      w32(image, XDP_MD.ingress_ifindex, spec.ingressIfindex ?? 1);
+      w32(image, XDP_MD.rx_queue_index, spec.rxQueueIndex ?? 0);
       return;
     case "socket":
     case "tc": {
       const f = spec.fields ?? {};
       const p = spec.packet;
       const dataOff = spec.dataOffset ?? 0;
-      const set = (off: number, val: number | undefined, dflt: number) => v.setUint32(off, (val ?? dflt) >>> 0, true);
+      const set = (off: number, val: number | undefined, dflt: number) => w32(image, off, (val ?? dflt) >>> 0);
       set(SK_BUFF.len, f.len, Math.max(0, p.length - dataOff));
       set(SK_BUFF.pkt_type, f.pkt_type, 0);
       set(SK_BUFF.mark, f.mark, 0);
@@ -436,6 +443,7 @@ export function fillCtxImage(spec: ContextSpec, image: Uint8Array): void {
       return;
     }
     case "kprobe": {
+      const v = new DataView(image.buffer, image.byteOffset, image.byteLength);
       for (const [name, val] of Object.entries(spec.regs ?? {})) {
         const off = PT_REGS[name as PtRegName];
         if (off !== undefined && typeof val === "bigint") v.setBigUint64(off, BigInt.asUintN(64, val), true);
