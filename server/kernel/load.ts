@@ -1,0 +1,160 @@
+/**
+ * BPF_PROG_LOAD with the verifier log, retried until the whole log fits.
+ *
+ * Since Linux 6.4 the log is a rotating buffer: when the text does not fit, the kernel keeps the
+ * tail, fails the load with ENOSPC (even if verification passed) and reports in log_true_size how
+ * many bytes the full log needs. So the loader starts small (most logs are a few KiB), and on
+ * ENOSPC with log_true_size > log_size retries once with exactly enough room. Kernels without
+ * log_true_size report 0 there; then the size grows 8x per attempt up to the cap. A log that still
+ * does not fit at the cap is returned with `logTruncated: true`, never silently.
+ */
+import { progLoad, BPF_F_TEST_STATE_FREQ, objGetInfo, PROG_INFO } from "../native/bpf";
+import { NativeMem } from "../native/libc";
+import { ERRNO, errnoName } from "../native/errno";
+import { PlaygroundError } from "../../lib/errors";
+import { PROG_TYPES, type ProgKind } from "./prog-types";
+
+export interface LoadOptions {
+  /** Raw instructions, 8 bytes each. */
+  insns: Uint8Array;
+  type: ProgKind;
+  /** 0: no log; 1: only the failing path; 2: every path, with the func# / Live regs header. */
+  logLevel: 0 | 1 | 2;
+  /** Adds BPF_LOG_STATS: `verification time N usec` and `stack depth N` before the last line. */
+  stats?: boolean;
+  /** Program name (at most 15 of [A-Za-z0-9_.]; other characters become `_`). */
+  name?: string;
+  /** BPF_F_TEST_STATE_FREQ: checkpoint states far more often (more `safe` and precision lines). */
+  testStateFreq?: boolean;
+  /** First log buffer size in bytes (default 64 KiB). */
+  initialLogSize?: number;
+  /** Largest log buffer tried (default 64 MiB). */
+  maxLogSize?: number;
+}
+
+/** Figures from the log's last lines (and from bpf_prog_info when the load succeeded). */
+export interface LoadStats {
+  processedInsns?: number;
+  insnLimit?: number;
+  maxStatesPerInsn?: number;
+  totalStates?: number;
+  peakStates?: number;
+  /** From BPF_LOG_STATS. */
+  verificationTimeUs?: number;
+  /** From BPF_LOG_STATS: one figure per subprogram (`stack depth 0+8` gives [0, 8]). */
+  stackDepth?: number[];
+  /** bpf_prog_info.verified_insns (same count as `processed`, available without a log). */
+  verifiedInsns?: number;
+  /** Wall time of the successful BPF_PROG_LOAD call, in microseconds (includes JIT). */
+  loadWallUs: number;
+}
+
+interface LoadCommon {
+  log: string;
+  stats: LoadStats;
+  /** Size of the buffer that held the returned log (0 without a log). */
+  logBufferSize: number;
+  /** How many BPF_PROG_LOAD calls it took (more than 1 when the log had to grow). */
+  attempts: number;
+}
+
+export type LoadResult =
+  | ({ ok: true; fd: number; type: ProgKind } & LoadCommon)
+  | ({ ok: false; errno: number; errnoName: string; logTruncated: boolean } & LoadCommon);
+
+const DEFAULT_INITIAL = 64 << 10;
+const DEFAULT_MAX = 64 << 20;
+const BPF_LOG_STATS = 4;
+
+const MIN_LOG = 128;
+
+/** Loads a program. The caller owns `fd` and closes it (closeFd) when done. */
+export function loadProgram(opts: LoadOptions): LoadResult {
+  if (opts.insns.length === 0 || opts.insns.length % 8 !== 0) {
+    throw new PlaygroundError("kernel/load", `program must be a non-empty multiple of 8 bytes (got ${opts.insns.length})`);
+  }
+  const t = PROG_TYPES[opts.type];
+  if (!t) throw new PlaygroundError("kernel/load", `unknown program type "${String(opts.type)}"`);
+  const level = opts.logLevel | (opts.stats ? BPF_LOG_STATS : 0);
+  const max = Math.max(MIN_LOG, opts.maxLogSize ?? DEFAULT_MAX);
+  let size = level ? Math.min(max, Math.max(MIN_LOG, opts.initialLogSize ?? DEFAULT_INITIAL)) : 0;
+  let attempts = 0;
+
+  for (;;) {
+    attempts++;
+    const buf = level ? new NativeMem(size) : undefined;
+    try {
+      const t0 = performance.now();
+      const r = progLoad({
+        progType: t.progType,
+        insns: opts.insns,
+        logLevel: level,
+        logBuf: buf,
+        progFlags: opts.testStateFreq ? BPF_F_TEST_STATE_FREQ : 0,
+        name: opts.name,
+        expectedAttachType: t.expectedAttachType,
+      });
+      const wallUs = (performance.now() - t0) * 1000;
+      const log = buf ? readCString(buf.bytes) : "";
+      const truncated = level !== 0 && r.fd < 0 && r.errno === ERRNO.ENOSPC && (r.logTrueSize === 0 || r.logTrueSize > size);
+      if (truncated && size < max) {
+        // Room for exactly the reported size (rounded to a page), or 8x when the kernel cannot tell.
+        size = Math.min(max, r.logTrueSize > size ? roundUp(r.logTrueSize, 4096) : size * 8);
+        continue;
+      }
+      const stats: LoadStats = { ...parseLogStats(log), loadWallUs: wallUs };
+      const common: LoadCommon = { log, stats, logBufferSize: buf ? size : 0, attempts };
+      if (r.fd >= 0) {
+        stats.verifiedInsns = verifiedInsns(r.fd);
+        return { ok: true, fd: r.fd, type: opts.type, ...common };
+      }
+      return { ok: false, errno: r.errno, errnoName: errnoName(r.errno), logTruncated: truncated, ...common };
+    } finally {
+      buf?.free();
+    }
+  }
+}
+
+function verifiedInsns(fd: number): number | undefined {
+  const info = new NativeMem(PROG_INFO.size);
+  try {
+    objGetInfo(fd, info);
+    return info.view.getUint32(PROG_INFO.verifiedInsns, true);
+  } catch {
+    return undefined; // older kernels: the field is simply absent from the answer
+  } finally {
+    info.free();
+  }
+}
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+function readCString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end));
+}
+
+const PROCESSED_RE =
+  /^processed (\d+) insns \(limit (\d+)\) max_states_per_insn (\d+) total_states (\d+) peak_states (\d+)/m;
+const TIME_RE = /^verification time (\d+) usec$/m;
+const STACK_RE = /^stack depth ([\d+]+)$/m;
+
+/** Reads the summary lines the verifier prints last. Absent lines leave fields undefined. */
+export function parseLogStats(log: string): Omit<LoadStats, "loadWallUs"> {
+  const out: Omit<LoadStats, "loadWallUs"> = {};
+  const p = PROCESSED_RE.exec(log);
+  if (p) {
+    out.processedInsns = Number(p[1]);
+    out.insnLimit = Number(p[2]);
+    out.maxStatesPerInsn = Number(p[3]);
+    out.totalStates = Number(p[4]);
+    out.peakStates = Number(p[5]);
+  }
+  const t = TIME_RE.exec(log);
+  if (t) out.verificationTimeUs = Number(t[1]);
+  const s = STACK_RE.exec(log);
+  if (s) out.stackDepth = s[1]!.split("+").filter(Boolean).map(Number);
+  return out;
+}
