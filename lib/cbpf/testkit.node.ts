@@ -180,7 +180,12 @@ export interface KernelRunResult {
   incoming: number;
 }
 
-/** A CommonJS program run by a separate node inside the namespace. */
+/**
+ * A CommonJS program run by a separate node inside the namespace. Besides the filtered socket
+ * it keeps an unfiltered monitor socket: after each test frame it sends a marker frame, and once
+ * the monitor has seen the marker come back in, the test frame's incoming copy has certainly
+ * been through the filter too (same device, same CPU, in order), so no timeouts are needed.
+ */
 const KERNEL_CHILD = String.raw`
 const koffi = require(process.env.CBPF_KOFFI);
 const libc = koffi.load("libc.so.6");
@@ -190,45 +195,57 @@ koffi.struct("pfd", { fd: "int", events: "int16_t", revents: "int16_t" });
 const socket = libc.func("int socket(int, int, int)");
 const bind = libc.func("int bind(int, const sll *, uint32_t)");
 const setsockopt = libc.func("int setsockopt(int, int, int, const fprog *, uint32_t)");
-const setsockoptInt = libc.func("int setsockopt(int, int, int, const int *, uint32_t)");
 const sendto = libc.func("intptr_t sendto(int, const uint8_t *, uintptr_t, int, const sll *, uint32_t)");
 const recvfrom = libc.func("intptr_t recvfrom(int, _Out_ uint8_t *, uintptr_t, int, _Out_ sll *, _Inout_ uint32_t *)");
 const poll = libc.func("int poll(_Inout_ pfd *, uint64_t, int)");
 const ETH_P_ALL_BE = 0x0300;
+const MARKER_TYPE = 0x88b5; // IEEE local experimental EtherType
 const lo = { family: 17, protocol: ETH_P_ALL_BE, ifindex: 1, hatype: 0, pkttype: 0, halen: 0, addr: [0,0,0,0,0,0,0,0] };
 const rx = socket(17, 3, ETH_P_ALL_BE);
+const mon = socket(17, 3, ETH_P_ALL_BE);
 const tx = socket(17, 3, 0);
-if (rx < 0 || tx < 0 || bind(rx, lo, 20) !== 0) { process.stdout.write(JSON.stringify({ error: "socket/bind failed: " + koffi.errno() })); process.exit(0); }
-// Drop everything while switching filters, then drain.
+if (rx < 0 || mon < 0 || tx < 0 || bind(rx, lo, 20) !== 0 || bind(mon, lo, 20) !== 0) {
+  process.stdout.write(JSON.stringify({ error: "socket/bind failed: " + koffi.errno() }));
+  process.exit(0);
+}
 const dropAll = new Uint8Array([6,0,0,0, 0,0,0,0]);
 const buf = new Uint8Array(2048);
-function drain() { for (;;) { const p = { fd: rx, events: 1, revents: 0 }; if (poll(p, 1, 0) <= 0) return; recvfrom(rx, buf, buf.length, 0x40, {}, [20]); } }
-function receive() {
-  const got = [];
-  for (;;) {
-    const p = { fd: rx, events: 1, revents: 0 };
-    if (poll(p, 1, got.length >= 2 ? 0 : 50) <= 0) break;
-    const from = {};
-    const n = recvfrom(rx, buf, buf.length, 0x20 /* MSG_TRUNC */ | 0x40, from, [20]);
-    if (n >= 0) got.push({ n: Number(n), pkttype: from.pkttype });
-  }
-  return got;
+function readOne(fd, timeout) {
+  const p = { fd, events: 1, revents: 0 };
+  if (poll(p, 1, timeout) <= 0) return null;
+  const from = {};
+  const n = recvfrom(fd, buf, buf.length, 0x20 /* MSG_TRUNC */ | 0x40 /* MSG_DONTWAIT */, from, [20]);
+  return n < 0 ? null : { n: Number(n), pkttype: from.pkttype, marker: buf[0] === 2 };
+}
+function drain(fd) { while (readOne(fd, 0) !== null); }
+const marker = new Uint8Array(60); marker[0] = 2; marker[12] = MARKER_TYPE >> 8; marker[13] = MARKER_TYPE & 0xff;
+function send(pkt) {
+  const to = { ...lo, protocol: pkt[12] | (pkt[13] << 8), halen: 6 };
+  return Number(sendto(tx, pkt, pkt.length, 0, to, 20)) === pkt.length;
 }
 const jobs = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const results = [];
 for (const job of jobs) {
   setsockopt(rx, 1, 26, { len: 1, filter: dropAll }, 16);
-  drain();
+  drain(rx);
+  drain(mon);
   const prog = Uint8Array.from(Buffer.from(job.prog, "hex"));
   const rc = setsockopt(rx, 1, 26, { len: prog.length / 8, filter: prog }, 16);
   if (rc !== 0) { results.push({ attach: koffi.errno(), outgoing: -1, incoming: -1 }); continue; }
   const pkt = Uint8Array.from(Buffer.from(job.packet, "hex"));
-  const to = { ...lo, protocol: (pkt[12] << 0) | (pkt[13] << 8), halen: 6 };
-  if (Number(sendto(tx, pkt, pkt.length, 0, to, 20)) !== pkt.length) { results.push({ attach: 0, outgoing: -2, incoming: -2, errno: koffi.errno() }); continue; }
-  const got = receive();
-  const out = got.find((g) => g.pkttype === 4);
-  const inc = got.find((g) => g.pkttype !== 4);
-  results.push({ attach: 0, outgoing: out ? out.n : -1, incoming: inc ? inc.n : -1 });
+  if (!send(pkt) || !send(marker)) { results.push({ attach: 0, outgoing: -2, incoming: -2 }); continue; }
+  let seen = false;
+  for (let tries = 0; tries < 100 && !seen; tries++) {
+    const m = readOne(mon, 100);
+    if (m !== null && m.marker && m.pkttype !== 4) seen = true;
+  }
+  if (!seen) { results.push({ attach: 0, outgoing: -3, incoming: -3 }); continue; }
+  let outgoing = -1, incoming = -1;
+  for (let r = readOne(rx, 0); r !== null; r = readOne(rx, 0)) {
+    if (r.marker) continue;
+    if (r.pkttype === 4) outgoing = r.n; else incoming = r.n;
+  }
+  results.push({ attach: 0, outgoing, incoming });
 }
 process.stdout.write(JSON.stringify({ results }));
 `;
@@ -254,7 +271,8 @@ export function kernelRun(jobs: readonly KernelRunJob[]): KernelRunResult[] {
   );
   const r = spawnSync(
     "unshare",
-    ["-n", "sh", "-c", `ip link set lo up && exec "${process.execPath}" -e "$CBPF_CHILD"`],
+    // One CPU, so the test frame and the marker go through the same backlog in order.
+    ["-n", "sh", "-c", `ip link set lo up && exec taskset -c 0 "${process.execPath}" -e "$CBPF_CHILD"`],
     {
       input,
       encoding: "utf8",
