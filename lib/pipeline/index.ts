@@ -1,0 +1,8 @@
+/** One pure function from the editor state to everything the panes show, and its helpers. */
+export * from "./types";
+export { runPipeline, runEbpfVerdicts, PipelineCache, programKey, cbpfView, ebpfView, traceView, type RunOptions } from "./run";
+export { contextFor, networkOffset, type Engines, type EmulationResult } from "./engines";
+export { defaultEngines } from "./default-engines";
+export { cbpfVerdicts, ebpfVerdicts, findMismatches } from "./verdicts";
+export { packetRows, packetTree, captureFile, type PacketRow } from "./packets";
+export { encodeShare, decodeShare, captureForShare, toBase64Url, fromBase64Url, SHARE_CAPTURE_LIMIT, type SharedState } from "./share";

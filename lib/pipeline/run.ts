@@ -1,0 +1,227 @@
+/**
+ * `runPipeline`: the one function from the editor state to everything the panes show. It is
+ * pure; the optional cache only remembers earlier answers for the same inputs (same program
+ * text, same target, the same packets array), which is what makes a keystroke cheap: most
+ * keystrokes change the filter text but not the program, or the program but not the packets.
+ */
+import { formatProgram } from "../cbpf";
+import type { CbpfInsn } from "../cbpf/insn";
+import { validateProgram } from "../cbpf/validate";
+import { formatRawAt, OP_LD_IMM64, type Assembled } from "../ebpf";
+import { isPlaygroundError } from "../errors";
+import type { Target, TranslateResult } from "../translate/types";
+import type { Engines } from "./engines";
+import { defaultEngines } from "./default-engines";
+import type { CbpfView, EbpfView, EngineVerdicts, PipelinePacket, PipelineResult, PipelineState, TraceView } from "./types";
+import { cbpfVerdicts, ebpfVerdicts, emptyVerdicts, findMismatches } from "./verdicts";
+
+const now = (): number => globalThis.performance?.now() ?? Date.now();
+const messageOf = (e: unknown): string => (isPlaygroundError(e) || e instanceof Error ? e.message : String(e));
+
+/** A key that identifies a program by content. */
+export function programKey(insns: readonly CbpfInsn[]): string {
+  let s = "";
+  for (const i of insns) s += `${i.code},${i.jt},${i.jf},${i.k};`;
+  return s;
+}
+
+/** Small bounded memo; entries are evicted oldest first. */
+class Memo<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly size: number) {}
+  get(key: string, make: () => V): V {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+      return hit;
+    }
+    const v = make();
+    if (this.map.size >= this.size) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(key, v);
+    return v;
+  }
+}
+
+interface Translation {
+  ebpf: EbpfView;
+  trace: TraceView;
+  program: Assembled | null;
+}
+
+/** Remembers earlier results across calls; pass the same cache to every call of one session. */
+export class PipelineCache {
+  readonly cbpf = new Memo<CbpfView>(16);
+  readonly translation = new Memo<Translation>(16);
+  /** Packet identity: each new packets array gets a fresh id, so results for an old capture never leak. */
+  private readonly packetIds = new WeakMap<readonly PipelinePacket[], number>();
+  private nextId = 1;
+  readonly verdicts = new Memo<EngineVerdicts>(12);
+  packetsId(p: readonly PipelinePacket[]): number {
+    let id = this.packetIds.get(p);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.packetIds.set(p, id);
+    }
+    return id;
+  }
+}
+
+export function cbpfView(insns: readonly CbpfInsn[]): CbpfView {
+  return {
+    insns,
+    text: { d: formatProgram(insns, "d"), dd: formatProgram(insns, "dd"), ddd: formatProgram(insns, "ddd") },
+    kernelIssues: validateProgram(insns, "kernel"),
+  };
+}
+
+function unavailableEbpf(target: Target, status: EbpfView["status"], message: string): EbpfView {
+  return { status, message, target, lines: [], text: "", slotOfLine: [], lineOfSlot: [], provenance: [], linesByCbpf: [], notes: [] };
+}
+
+/** The listing: one line per instruction, `N: (op) text`, N being the slot as the verifier numbers it. */
+export function ebpfView(t: TranslateResult, cbpfLength: number): EbpfView {
+  const raw = t.program.raw;
+  const lines: string[] = [];
+  const slotOfLine: number[] = [];
+  const lineOfSlot: number[] = new Array<number>(raw.length).fill(0);
+  const provenance: EbpfView["provenance"] = [];
+  const linesByCbpf: number[][] = Array.from({ length: cbpfLength }, () => []);
+  for (let slot = 0; slot < raw.length; slot++) {
+    const line = lines.length;
+    lineOfSlot[slot] = line;
+    lines.push(`${slot}: ${formatRawAt(raw, slot)}`);
+    slotOfLine.push(slot);
+    const prov = t.provenance[slot] ?? { origin: "prologue" as const };
+    provenance.push(prov);
+    if (prov.origin === "cbpf") linesByCbpf[prov.index]?.push(line);
+    if (raw[slot]!.code === OP_LD_IMM64 && slot + 1 < raw.length) {
+      slot++;
+      lineOfSlot[slot] = line;
+    }
+  }
+  return {
+    status: "ok",
+    target: t.target,
+    lines,
+    text: lines.join("\n") + (lines.length > 0 ? "\n" : ""),
+    slotOfLine,
+    lineOfSlot,
+    provenance,
+    linesByCbpf,
+    stats: t.stats,
+    notes: [...t.notes],
+    progType: t.progType,
+  };
+}
+
+const LOG_INSN = /^(\d+): \([0-9a-f]{2}\)/;
+
+export function traceView(text: string, accepted: boolean): TraceView {
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return {
+    status: "ok",
+    text,
+    accepted,
+    slotOfLine: lines.map((l) => {
+      const m = LOG_INSN.exec(l);
+      return m ? Number(m[1]) : null;
+    }),
+  };
+}
+
+function translateStage(insns: readonly CbpfInsn[], target: Target, engines: Engines): Translation {
+  const unavailableTrace = (status: TraceView["status"], message: string): TraceView => ({ status, message, text: "", accepted: null, slotOfLine: [] });
+  if (!engines.translate) {
+    return {
+      ebpf: unavailableEbpf(target, "unavailable", "the cBPF → eBPF translator is not part of this build yet"),
+      trace: unavailableTrace("unavailable", "needs the translated program"),
+      program: null,
+    };
+  }
+  let t: TranslateResult;
+  try {
+    t = engines.translate(insns, target);
+  } catch (e) {
+    return { ebpf: unavailableEbpf(target, "error", messageOf(e)), trace: unavailableTrace("unavailable", "needs the translated program"), program: null };
+  }
+  const ebpf = ebpfView(t, insns.length);
+  let trace: TraceView;
+  if (!engines.emulate) trace = unavailableTrace("unavailable", "the verifier emulator is not part of this build yet");
+  else {
+    try {
+      const r = engines.emulate(t.program, t.progType, target);
+      trace = traceView(r.text, r.accepted);
+    } catch (e) {
+      trace = unavailableTrace("error", messageOf(e));
+    }
+  }
+  return { ebpf, trace, program: t.program };
+}
+
+export interface RunOptions {
+  cache?: PipelineCache;
+  engines?: Engines;
+  /** Skip the per-packet eBPF run (the worker runs it as a second phase on large captures). */
+  skipEbpfVerdicts?: boolean;
+}
+
+export function runPipeline(state: PipelineState, opts: RunOptions = {}): PipelineResult {
+  const cache = opts.cache ?? new PipelineCache();
+  const engines = opts.engines ?? defaultEngines;
+  const timings: Record<string, number> = {};
+  const t0 = now();
+  const n = state.packets.length;
+  if (!state.cbpf.ok) {
+    return {
+      cbpf: null,
+      compileError: state.cbpf.error,
+      ebpf: unavailableEbpf(state.target, "unavailable", "the filter does not compile"),
+      trace: { status: "unavailable", message: "the filter does not compile", text: "", accepted: null, slotOfLine: [] },
+      verdicts: { count: n, cbpf: emptyVerdicts(n, "unavailable"), ebpf: emptyVerdicts(n, "unavailable"), mismatches: new Uint32Array(0) },
+      timings,
+    };
+  }
+  const insns = state.cbpf.insns;
+  const key = programKey(insns);
+  const cbpf = cache.cbpf.get(key, () => cbpfView(insns));
+  const t1 = now();
+  timings.cbpf = t1 - t0;
+  const tkey = `${state.target}|${key}`;
+  const tr = cache.translation.get(tkey, () => translateStage(insns, state.target, engines));
+  const t2 = now();
+  timings.translate = t2 - t1;
+  const pid = cache.packetsId(state.packets);
+  const cv = cache.verdicts.get(`c|${pid}|${state.dlt}|${key}`, () => cbpfVerdicts(insns, state.packets, state.dlt));
+  const t3 = now();
+  timings.cbpfRun = t3 - t2;
+  let ev: EngineVerdicts;
+  if (tr.program === null) ev = emptyVerdicts(n, "unavailable", tr.ebpf.message);
+  else if (opts.skipEbpfVerdicts) ev = emptyVerdicts(n, "unavailable", "pending");
+  else {
+    const program = tr.program;
+    ev = cache.verdicts.get(`e|${pid}|${state.dlt}|${tkey}`, () => ebpfVerdicts(program, state.target, state.packets, state.dlt));
+  }
+  const t4 = now();
+  timings.ebpfRun = t4 - t3;
+  const mismatches = findMismatches(cv, ev);
+  timings.total = now() - t0;
+  return { cbpf, ebpf: tr.ebpf, trace: tr.trace, verdicts: { count: n, cbpf: cv, ebpf: ev, mismatches }, timings };
+}
+
+/** The eBPF verdicts alone (the worker's second phase); uses the same cache entries. */
+export function runEbpfVerdicts(state: PipelineState, opts: RunOptions = {}): EngineVerdicts {
+  const cache = opts.cache ?? new PipelineCache();
+  const engines = opts.engines ?? defaultEngines;
+  const n = state.packets.length;
+  if (!state.cbpf.ok) return emptyVerdicts(n, "unavailable");
+  const insns = state.cbpf.insns;
+  const key = programKey(insns);
+  const tkey = `${state.target}|${key}`;
+  const tr = cache.translation.get(tkey, () => translateStage(insns, state.target, engines));
+  if (tr.program === null) return emptyVerdicts(n, "unavailable", tr.ebpf.message);
+  const program = tr.program;
+  const pid = cache.packetsId(state.packets);
+  return cache.verdicts.get(`e|${pid}|${state.dlt}|${tkey}`, () => ebpfVerdicts(program, state.target, state.packets, state.dlt));
+}
