@@ -152,7 +152,7 @@ export const DIVERGENCES: readonly CbpfDivergence[] = [
       "bpf_validate checks class, mode and operation only: it accepts e.g. 0x21 (ldx [k]), 0x0e (ret x) or " +
       "0x8c, which its interpreter then cannot execute (it aborts)",
     kernel: "only the exact opcodes of chk_code_allowed; the last instruction must be ret #k or ret a",
-    cases: "any opcode outside the 50 classic BPF instructions",
+    cases: "any opcode outside the classic BPF instruction set (KNOWN_OPCODES)",
     when: "load",
     hitByProgram: (prog) => prog.some((p) => !isKnownOpcode(p.code)),
   },
