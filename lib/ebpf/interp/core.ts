@@ -217,6 +217,14 @@ export class Core {
       return true;
     }
     const b = this.ctx.bytes;
+    const base = o & ~3;
+    const target = rules.targetSize.get(base);
+    if (target !== undefined && size < 4 && size >= target) {
+      // The kernel loads the whole (narrow) kernel field whatever byte of the UAPI field was asked for.
+      this.rlo = (b[base] | (b[base + 1] << 8) | (b[base + 2] << 16) | (b[base + 3] << 24)) >>> 0;
+      this.rhi = 0;
+      return true;
+    }
     let lo = 0;
     let hi = 0;
     for (let k = 0; k < size && k < 4; k++) lo |= b[o + k] << (8 * k);

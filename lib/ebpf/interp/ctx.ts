@@ -317,6 +317,12 @@ export type CtxPointer = "data" | "data_end" | "data_meta";
 export interface CtxRules {
   readonly size: number;
   readonly pointers: ReadonlyMap<number, CtxPointer>;
+  /**
+   * Size of the kernel field behind each 4-byte UAPI field, where smaller than 4. The verifier
+   * narrows a load only when it is smaller than that kernel field, so e.g. a u16 load of the upper
+   * half of `protocol` (a __be16 in struct sk_buff) returns the whole value, not zero.
+   */
+  readonly targetSize: ReadonlyMap<number, number>;
   /** Whether a load of `size` bytes at `off` is allowed (already known to be inside the struct and aligned). */
   readable(off: number, size: number): boolean;
   writable(off: number, size: number): boolean;
@@ -331,13 +337,24 @@ const XDP_RULES: CtxRules = {
     [XDP_MD.data_end, "data_end"],
     [XDP_MD.data_meta, "data_meta"],
   ]),
-  readable: (off, size) => {
-    if (off === XDP_MD.egress_ifindex) return false; // only for devmap programs
-    if (off <= XDP_MD.data_meta) return size === 4;
-    return true;
-  },
+  targetSize: new Map(),
+  // Only whole u32 loads (the verifier rejects narrow and 8-byte ones); egress_ifindex is for devmap programs.
+  readable: (off, size) => size === 4 && off !== XDP_MD.egress_ifindex,
   writable: () => false,
 };
+
+/** __sk_buff fields backed by narrower struct sk_buff fields (convert_ctx_access's target_size). */
+const SKB_TARGET_SIZE: ReadonlyMap<number, number> = new Map([
+  [SK_BUFF.pkt_type, 1],
+  [SK_BUFF.queue_mapping, 2],
+  [SK_BUFF.protocol, 2],
+  [SK_BUFF.vlan_tci, 2],
+  [SK_BUFF.vlan_proto, 2],
+  [SK_BUFF.tc_index, 2],
+  [SK_BUFF.tc_classid, 2],
+  [SK_BUFF.gso_segs, 2],
+  [SK_BUFF.gso_size, 2],
+]);
 
 function skbRules(tc: boolean): CtxRules {
   const pointers = new Map<number, CtxPointer>(
@@ -353,17 +370,20 @@ function skbRules(tc: boolean): CtxRules {
   return {
     size: SK_BUFF.size,
     pointers,
+    targetSize: SKB_TARGET_SIZE,
     readable: (off, size) => {
       if (pointers.has(off)) return size === 4;
-      if (within(off, size, SK_BUFF.data, SK_BUFF.data_end + 4) || off === SK_BUFF.data_meta) return false; // socket: no packet pointers
-      if (within(off, size, SK_BUFF.family, SK_BUFF.local_port + 4)) return false; // sk_skb only
-      if (off >= SK_BUFF.flow_keys && off < SK_BUFF.flow_keys + 8) return false; // flow dissector only
-      if (off >= SK_BUFF.sk && off < SK_BUFF.sk + 8) return false; // a socket pointer: not modelled
-      if (!tc && (off === SK_BUFF.tc_classid || (off >= SK_BUFF.tstamp && off < SK_BUFF.tstamp + 8) || off === SK_BUFF.wire_len || off >= SK_BUFF.hwtstamp)) {
+      const hits = (start: number, len: number) => off < start + len && start < off + size;
+      if (hits(SK_BUFF.data, 8) || hits(SK_BUFF.data_meta, 4)) return false; // socket: no packet pointers
+      if (hits(SK_BUFF.family, SK_BUFF.local_port + 4 - SK_BUFF.family)) return false; // sk_skb only
+      if (hits(SK_BUFF.flow_keys, 8) || hits(SK_BUFF.sk, 8)) return false; // kernel object pointers: not modelled
+      if (!tc && (hits(SK_BUFF.tc_classid, 4) || hits(SK_BUFF.tstamp, 8) || hits(SK_BUFF.wire_len, 4) || hits(SK_BUFF.tstamp_type, 4) || hits(SK_BUFF.hwtstamp, 8))) {
         return false;
       }
       if (u64Fields.includes(off)) return size === 8;
-      return size <= 4 && !within(off, size, SK_BUFF.tstamp_type + 1, SK_BUFF.hwtstamp);
+      if (size === 8) return within(off, size, SK_BUFF.cb, SK_BUFF.cb + 20); // cb[] allows 8-byte loads
+      if (hits(SK_BUFF.tstamp, 8) || hits(SK_BUFF.hwtstamp, 8)) return false; // only whole u64 loads
+      return size <= 4 && !hits(SK_BUFF.tstamp_type + 1, 3);
     },
     writable: (off, size) => {
       if (within(off, size, SK_BUFF.cb, SK_BUFF.cb + 20)) return size <= 4 || (size === 8 && off % 8 === 0);
@@ -381,6 +401,7 @@ const TC_RULES = skbRules(true);
 const KPROBE_RULES: CtxRules = {
   size: PT_REGS.size,
   pointers: new Map(),
+  targetSize: new Map(),
   readable: () => true,
   writable: () => false,
 };
@@ -396,6 +417,30 @@ export function ctxRules(kind: ContextKind): CtxRules {
     case "kprobe":
       return KPROBE_RULES;
   }
+}
+
+/*
+ * Defaults of the skb fields follow BPF_PROG_TEST_RUN (net/bpf/test_run.c), which runs the program
+ * on an skb built on the loopback device and classified by eth_type_trans(): verdicts of the
+ * emulator and of the kernel's test run then agree on the same frame.
+ */
+
+/** eth_type_trans's pkt_type on a device whose address is 00:00:00:00:00:00 (loopback). */
+function ethPktType(p: Uint8Array): number {
+  if (p.length < 6) return 0;
+  if ((p[0] & 1) !== 0) return p.subarray(0, 6).every((b) => b === 0xff) ? 1 : 2; // BROADCAST : MULTICAST
+  return p.subarray(0, 6).every((b) => b === 0) ? 0 : 3; // HOST : OTHERHOST
+}
+
+/**
+ * skb->protocol as eth_type_trans sets it, read as the u32 __sk_buff.protocol on a little-endian
+ * host (the __be16 bytes as they are): the EtherType, or ETH_P_802_3 / ETH_P_802_2 for 802.3 lengths.
+ */
+function ethProtocol(p: Uint8Array): number {
+  if (p.length < 14) return 0;
+  const type = (p[12] << 8) | p[13];
+  const proto = type >= 0x600 ? type : p.length >= 16 && p[14] === 0xff && p[15] === 0xff ? 0x0001 : 0x0004;
+  return ((proto & 0xff) << 8) | (proto >> 8);
 }
 
 /** Little-endian u32 store without a DataView (this runs once per packet in the fast runner). */
@@ -421,16 +466,15 @@ export function fillCtxImage(spec: ContextSpec, image: Uint8Array): void {
       const dataOff = spec.dataOffset ?? 0;
       const set = (off: number, val: number | undefined, dflt: number) => w32(image, off, (val ?? dflt) >>> 0);
       set(SK_BUFF.len, f.len, Math.max(0, p.length - dataOff));
-      set(SK_BUFF.pkt_type, f.pkt_type, 0);
+      set(SK_BUFF.pkt_type, f.pkt_type, ethPktType(p));
       set(SK_BUFF.mark, f.mark, 0);
       set(SK_BUFF.queue_mapping, f.queue_mapping, 0);
-      // __sk_buff.protocol holds the __be16 skb->protocol: on a little-endian host the EtherType's bytes as they are.
-      set(SK_BUFF.protocol, f.protocol, p.length >= 14 ? p[12] | (p[13] << 8) : 0);
+      set(SK_BUFF.protocol, f.protocol, ethProtocol(p));
       set(SK_BUFF.vlan_present, f.vlan_present, 0);
       set(SK_BUFF.vlan_tci, f.vlan_tci, 0);
       set(SK_BUFF.vlan_proto, f.vlan_proto, 0);
       set(SK_BUFF.priority, f.priority, 0);
-      set(SK_BUFF.ingress_ifindex, f.ingress_ifindex, 1);
+      set(SK_BUFF.ingress_ifindex, f.ingress_ifindex, 0);
       set(SK_BUFF.ifindex, f.ifindex, 1);
       set(SK_BUFF.tc_index, f.tc_index, 0);
       for (let i = 0; i < 5; i++) set(SK_BUFF.cb + 4 * i, f.cb?.[i], 0);
@@ -438,7 +482,7 @@ export function fillCtxImage(spec: ContextSpec, image: Uint8Array): void {
       set(SK_BUFF.tc_classid, f.tc_classid, 0);
       set(SK_BUFF.napi_id, f.napi_id, 0);
       set(SK_BUFF.wire_len, f.wire_len, 0);
-      set(SK_BUFF.gso_segs, f.gso_segs, 1);
+      set(SK_BUFF.gso_segs, f.gso_segs, 0);
       set(SK_BUFF.gso_size, f.gso_size, 0);
       return;
     }
