@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { PlaygroundError } from "../errors";
 import {
   alu32,
   alu64,
@@ -289,5 +291,43 @@ describe("stepping machine", () => {
     const copy = pkt.slice();
     expect(r.run({ kind: "xdp", packet: copy }).r0).toBe(0xaa);
     expect(copy[0]).toBe(0xaa); // the runner works in place, as documented
+  });
+});
+
+describe("robustness", () => {
+  it("fuzz: any program either runs to exit or a fault, never a JS exception (stepping and fast path agree)", () => {
+    const slot = fc.record({
+      code: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x07, 0x0f, 0x37, 0x3f, 0x97, 0x9f, 0xb7, 0xbf, 0x61, 0x79, 0x7b, 0x63, 0xdb, 0xc3, 0x15, 0x1d, 0x56, 0x85, 0x95, 0x05, 0x06, 0x18, 0x28, 0x40)),
+      dst: fc.integer({ min: 0, max: 11 }),
+      src: fc.integer({ min: 0, max: 11 }),
+      off: fc.integer({ min: -20, max: 20 }),
+      imm: fc.oneof(fc.integer({ min: -20, max: 20 }), fc.integer({ min: -0x80000000, max: 0x7fffffff }), fc.constantFrom(4, 5, 6, 7, 26, 113, 0x100, 0x110, 0xe1, 0xf1)),
+    });
+    fc.assert(
+      fc.property(fc.array(slot, { minLength: 1, maxLength: 24 }), fc.constantFrom("xdp", "socket", "tc", "kprobe"), (raw, kind) => {
+        const ctx = (kind === "kprobe" ? kprobeSkbContext({ packet: tcpFrame() }) : { kind, packet: tcpFrame() }) as ContextSpec;
+        let fast;
+        try {
+          fast = runProgram(raw, ctx, { maxSteps: 500 });
+        } catch (e) {
+          expect(e).toBeInstanceOf(PlaygroundError); // only malformed ld_imm64 pairs
+          return;
+        }
+        const m = createMachine(raw, ctx, { maxSteps: 500 });
+        let rec = m.step();
+        while (rec && !rec.exit && !rec.fault) rec = m.step();
+        expect(m.state.steps).toBe(fast.steps);
+        expect(m.state.fault ?? undefined).toEqual(fast.fault);
+        expect(m.state.regs[0]).toBe(BigInt(fast.r0));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("helper argument checks", () => {
+  it("a huge size argument is a fault, not an allocation", () => {
+    const p = prog(mov64Imm("r2", 0), mov64Reg("r3", "r10"), mov64Imm("r4", -1), call(26), exit());
+    expect(runProgram(p, { kind: "socket", packet: tcpFrame() }).fault).toMatchObject({ pc: 3, kind: "helper" });
   });
 });

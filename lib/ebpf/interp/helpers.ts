@@ -88,9 +88,17 @@ function tracePrintk(core: Core, fmt: string, args: bigint[]): string {
   });
 }
 
+/** Larger sizes cannot name a valid destination (the stack is 512 bytes per frame); reject before allocating. */
+const MAX_HELPER_BYTES = 0x10000;
+
 /** Runs helper `id`; returns false after setting a fault when it cannot be emulated or misused memory. */
 export function callHelper(core: Core, id: number, pc: number): boolean {
   const args = [1, 2, 3, 4, 5].map((i) => arg(core, i));
+  const sizeArg = id === BPF_FUNC_skb_load_bytes ? core.lo[4] : id === BPF_FUNC_probe_read_kernel || id === 4 || id === BPF_FUNC_trace_printk ? core.lo[2] : 0;
+  if (sizeArg > MAX_HELPER_BYTES) {
+    core.setFault(pc, "helper", `${helperName(id)}#${id}: size ${sizeArg} is larger than any memory the program can pass`);
+    return false;
+  }
   let ret: bigint;
   switch (id) {
     case BPF_FUNC_ktime_get_ns:
