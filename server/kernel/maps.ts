@@ -20,8 +20,9 @@ import {
   BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_RINGBUF,
+  objGetInfo,
 } from "../native/bpf";
-import { closeFd, Mapping, PROT_READ, PROT_WRITE } from "../native/libc";
+import { closeFd, Mapping, NativeMem, PROT_READ, PROT_WRITE } from "../native/libc";
 import { PlaygroundError } from "../../lib/errors";
 
 export const PAGE_SIZE = 4096;
@@ -43,6 +44,19 @@ function key32(index: number): Uint8Array {
   return k;
 }
 
+export interface MapInfo {
+  type: number;
+  id: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  name: string;
+}
+
+/** struct bpf_map_info up to its name (type, id, key_size, value_size, max_entries, map_flags, name[16]). */
+const MAP_INFO_SIZE = 40;
+
 /** A map fd with its shape. Close it when done (programs that use it keep their own reference). */
 export class BpfMap {
   #closed = false;
@@ -60,6 +74,28 @@ export class BpfMap {
 
   lookup(key: Uint8Array): Uint8Array | null {
     return mapLookup(this.fd, key, this.valueSize);
+  }
+
+  /** bpf_map_info: the kernel's id and shape of this map. */
+  info(): MapInfo {
+    const mem = new NativeMem(MAP_INFO_SIZE);
+    try {
+      objGetInfo(this.fd, mem, "BPF_OBJ_GET_INFO_BY_FD(map)");
+      const v = mem.view;
+      const name = mem.bytes.subarray(24, 40);
+      const nul = name.indexOf(0);
+      return {
+        type: v.getUint32(0, true),
+        id: v.getUint32(4, true),
+        keySize: v.getUint32(8, true),
+        valueSize: v.getUint32(12, true),
+        maxEntries: v.getUint32(16, true),
+        flags: v.getUint32(20, true),
+        name: new TextDecoder().decode(name.subarray(0, nul < 0 ? 16 : nul)),
+      };
+    } finally {
+      mem.free();
+    }
   }
 
   update(key: Uint8Array, value: Uint8Array): void {

@@ -16,13 +16,14 @@
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, readlinkSync, writeFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { setns, ifNameToIndex, socket, bindRaw, closeFd, setsockoptInt } from "../native/libc";
 import { PlaygroundError } from "../../lib/errors";
 import { sockaddrLl } from "./attach";
 import { sendFramesNow } from "./frame-sender";
-import type { TrafficJob } from "./traffic-source";
+import { TrafficWorker, type TrafficOptions, type TrafficRun } from "./traffic";
+
+export type { TrafficOptions, TrafficResult, TrafficRun } from "./traffic";
 
 const run = promisify(execFile);
 
@@ -109,35 +110,6 @@ function nsLink(path: string): string | null {
   }
 }
 
-export interface TrafficOptions {
-  /** Frames to replay in order, cycling (each 14..65535 bytes, starting with an Ethernet header). */
-  frames: readonly Uint8Array[];
-  /** Packets per second; 0 or omitted = as fast as possible. */
-  rate?: number;
-  /** Exactly this many frames; omitted = until `stop()` or `durationMs`. */
-  count?: number;
-  durationMs?: number;
-  /** Frames per sendmmsg call (default 64). */
-  batch?: number;
-  /** Called with the running count about every 100 ms. */
-  onProgress?: (sent: number) => void;
-}
-
-export interface TrafficResult {
-  sent: number;
-  elapsedNs: number;
-  /** sent / elapsed. */
-  pps: number;
-}
-
-/** A running traffic source process. */
-export interface TrafficRun {
-  readonly pid: number;
-  readonly done: Promise<TrafficResult>;
-  /** Ends the run early; `done` still resolves with the exact count sent. */
-  stop(): void;
-}
-
 export class DemoNetwork {
   readonly hostIf: string;
   readonly nsIf: string;
@@ -151,7 +123,7 @@ export class DemoNetwork {
   /** Resolves when the holder process is gone (exited, killed, or never started). */
   #holderGone: Promise<void>;
   #sockets = new Set<number>();
-  #children = new Set<ChildProcess>();
+  #workers: TrafficWorker[] = [];
   #up = false;
 
   private constructor(readonly name: string, holder: ChildProcess) {
@@ -262,74 +234,26 @@ export class DemoNetwork {
     }
   }
 
-  /** Starts a traffic source process replaying `frames` out of the namespace's veth end. */
+  /**
+   * Replays `frames` out of the namespace's veth end from a traffic source process (see
+   * traffic.ts). Idle source processes are reused, so only the first job pays for starting one.
+   */
   startTraffic(opts: TrafficOptions): TrafficRun {
     this.#assertUp();
-    const fd = this.openSender();
-    const runTs = fileURLToPath(new URL("../../bin/run-ts.mjs", import.meta.url));
-    const script = fileURLToPath(new URL("./traffic-source.ts", import.meta.url));
-    let child: ChildProcess;
-    try {
-      child = spawn("setpriv", ["--pdeathsig", "KILL", "--", process.execPath, runTs, script], {
-        stdio: ["pipe", "pipe", "pipe", fd],
-      });
-    } finally {
-      // The child has its own copy of the socket now (or failed to start): ours can go.
-      this.closeSocket(fd);
+    let worker = this.#workers.find((w) => w.idle);
+    if (!worker) {
+      const fd = this.openSender();
+      try {
+        worker = new TrafficWorker(fd);
+      } finally {
+        // The child has its own copy of the socket now (or failed to start): ours can go.
+        this.closeSocket(fd);
+      }
+      const w = worker;
+      this.#workers.push(w);
+      void w.exited.then(() => (this.#workers = this.#workers.filter((x) => x !== w)));
     }
-    this.#children.add(child);
-    const spawnFailed = new Promise<string>((resolve) => child.once("error", (e) => resolve(e.message)));
-    const job: TrafficJob = {
-      frames: opts.frames.map((f) => Buffer.from(f).toString("base64")),
-      rate: opts.rate ?? 0,
-      count: opts.count ?? null,
-      durationMs: opts.durationMs ?? null,
-      batch: opts.batch ?? 64,
-    };
-    child.stdin!.on("error", () => undefined); // EPIPE if it died: reported through `done`
-    child.stdin!.write(`${JSON.stringify(job)}\n`);
-    const done = new Promise<TrafficResult>((resolve, reject) => {
-      let buf = "";
-      let err = "";
-      let result: TrafficResult | null = null;
-      let failure: string | null = null;
-      child.stdout!.setEncoding("utf8");
-      child.stdout!.on("data", (chunk: string) => {
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          let msg: { progress?: number; done?: boolean; sent?: number; elapsedNs?: number; error?: string };
-          try {
-            msg = JSON.parse(line);
-          } catch {
-            continue;
-          }
-          if (typeof msg.progress === "number") opts.onProgress?.(msg.progress);
-          if (msg.done === true) result = { sent: msg.sent ?? 0, elapsedNs: msg.elapsedNs ?? 0, pps: (msg.sent ?? 0) / ((msg.elapsedNs || 1) / 1e9) };
-          if (msg.done === false) failure = msg.error ?? "traffic source failed";
-        }
-      });
-      child.stderr!.setEncoding("utf8");
-      child.stderr!.on("data", (c: string) => (err = (err + c).slice(-2000)));
-      void spawnFailed.then((m) => {
-        this.#children.delete(child);
-        reject(new PlaygroundError("kernel/traffic", `cannot start the traffic source: ${m}`));
-      });
-      child.on("close", (code, signal) => {
-        this.#children.delete(child);
-        if (result) resolve(result);
-        else reject(new PlaygroundError("kernel/traffic", failure ?? `traffic source ended (${signal ?? code}) without a report${err ? `: ${err.trim()}` : ""}`));
-      });
-    });
-    return {
-      pid: child.pid ?? -1,
-      done,
-      stop: () => {
-        if (child.exitCode === null && child.signalCode === null) child.stdin?.write("stop\n");
-      },
-    };
+    return worker.run(opts);
   }
 
   #assertUp(): void {
@@ -338,7 +262,7 @@ export class DemoNetwork {
 
   /** SIGKILLs the holder (synchronous; the namespace is then torn down by the kernel). */
   killHolder(): void {
-    for (const c of this.#children) c.kill("SIGKILL");
+    for (const w of this.#workers) w.kill();
     for (const fd of this.#sockets) closeFd(fd);
     this.#sockets.clear();
     if (this.#holder.exitCode === null && this.#holder.signalCode === null) this.#holder.kill("SIGKILL");
@@ -347,11 +271,9 @@ export class DemoNetwork {
   /** Tears everything down and waits until the host end of the veth is gone. */
   async down(): Promise<void> {
     this.#up = false;
-    const children = [...this.#children];
+    const workers = [...this.#workers];
     this.killHolder();
-    await Promise.all(
-      children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => { c.once("close", r); c.once("error", r); }))),
-    );
+    await Promise.all(workers.map((w) => w.exited));
     await this.#holderGone;
     live.delete(this);
     // The kernel destroys the namespace (and with it the veth pair) asynchronously.

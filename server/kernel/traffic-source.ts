@@ -3,9 +3,11 @@
  * its parent to the demo namespace's veth), at a rate or as fast as possible, and reports the
  * exact number sent.
  *
- * Protocol: one JSON line on stdin with the job; JSON lines on stdout: `{"progress":N}` about
- * every 100 ms, then `{"done":true,"sent":N,"elapsedNs":T}` or `{"done":false,"error":"..."}`.
- * "stop" on stdin (or SIGTERM) ends the run early and still reports the count.
+ * Protocol: one JSON line on stdin per job, run one after the other; JSON lines on stdout:
+ * `{"progress":N}` about every 100 ms, then `{"done":true,"sent":N,"elapsedNs":T}` or
+ * `{"done":false,"error":"..."}`. "stop" on stdin (or SIGTERM) ends the current job early and
+ * still reports its count. The process stays for the next job (starting one costs far more than
+ * a job) and exits when stdin closes.
  *
  * It is its own process so a tight send loop never stalls the agent's event loop, and it is
  * started under `setpriv --pdeathsig KILL` so it dies with its parent.
@@ -75,28 +77,47 @@ async function run(job: TrafficJob, stopped: () => boolean): Promise<void> {
 
 async function main(): Promise<void> {
   let stop = false;
-  process.on("SIGTERM", () => (stop = true));
+  let busy = false;
+  const queue: TrafficJob[] = [];
+  const next = (): void => {
+    const job = queue.shift();
+    if (!job) return;
+    busy = true;
+    stop = false;
+    run(job, () => stop)
+      .catch((e: unknown) => out({ done: false, error: (e as Error).message }))
+      .finally(() => {
+        busy = false;
+        next();
+      });
+  };
+  process.on("SIGTERM", () => {
+    stop = true;
+    queue.length = 0;
+  });
   let buf = "";
-  let started = false;
   process.stdin.setEncoding("utf8");
   process.stdin.on("data", (chunk: string) => {
     buf += chunk;
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
+      const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
-      if (!started) {
-        started = true;
-        run(JSON.parse(line) as TrafficJob, () => stop)
-          .catch((e: unknown) => out({ done: false, error: (e as Error).message }))
-          .finally(() => process.exit(0));
-      } else if (line.trim() === "stop") {
+      if (line === "stop") {
         stop = true;
+      } else if (line) {
+        queue.push(JSON.parse(line) as TrafficJob);
+        if (!busy) next();
       }
     }
   });
-  // The parent went away: stop (pdeathsig normally kills us first).
-  process.stdin.on("end", () => (stop = true));
+  // The parent closed the pipe or went away: finish the current job quickly, then exit.
+  process.stdin.on("end", () => {
+    stop = true;
+    queue.length = 0;
+    const exitWhenIdle = (): void => (busy ? void setTimeout(exitWhenIdle, 10) : process.exit(0));
+    exitWhenIdle();
+  });
 }
 
 void main();
