@@ -18,7 +18,7 @@ done
 # (tcpdump) and the browser the e2e suite drives (Debian's chromium; Playwright downloads none).
 apt_pkgs=(libpcap0.8)
 if [ "$want_test" = 1 ]; then
-  apt_pkgs+=(tcpdump chromium)
+  apt_pkgs+=(tcpdump chromium bpftool)
 fi
 
 missing=()
