@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  alu32,
   alu64,
   assemble,
   encodeProgram,
@@ -117,5 +118,48 @@ describe.skipIf(!kernel)("interpreter agrees with the kernel (BPF_PROG_TEST_RUN,
       compared++;
     }
     expect(compared).toBe(400);
+  });
+
+  it("division, modulo and shift corner cases (x/0, x%0, INT_MIN/-1, counts >= width) match, 32- and 64-bit", () => {
+    const I64_MIN = -(1n << 63n);
+    const dividends = [0n, 7n, -7n, -0x80000000n, I64_MIN, 0xffffffffn, -1n, 0x1_0000_0005n];
+    const divisors = [0n, 1n, -1n, 3n, -3n, -0x80000000n, 0x1_0000_0000n];
+    const cases: { a: bigint; b: bigint; insn: AsmItem; what: string }[] = [];
+    for (const wide of [true, false]) {
+      const build = wide ? alu64 : alu32;
+      for (const op of ["div", "sdiv", "mod", "smod"] as const) {
+        for (const a of dividends) for (const b of divisors) cases.push({ a, b, insn: build(op, "r2", "r3"), what: `${wide ? "" : "w"}${op} ${a} ${b}` });
+        for (const a of dividends) for (const imm of [1, -1, 3, -3, -0x80000000]) cases.push({ a, b: 0n, insn: build(op, "r2", imm), what: `${wide ? "" : "w"}${op} ${a} #${imm}` });
+      }
+      for (const op of ["lsh", "rsh", "arsh"] as const) {
+        for (const a of [I64_MIN + 5n, -0x80000000n, 0x12345678n]) {
+          for (const b of [0n, 1n, 31n, 32n, 33n, 63n, 64n, 65n, -1n]) cases.push({ a, b, insn: build(op, "r2", "r3"), what: `${wide ? "" : "w"}${op} ${a} by ${b}` });
+        }
+      }
+    }
+    const PER = 48;
+    for (let start = 0; start < cases.length; start += PER) {
+      const batch = cases.slice(start, start + PER);
+      const items: AsmItem[] = [
+        ldx("u32", "r6", "r1", 0),
+        ldx("u32", "r7", "r1", 4),
+        mov64Reg("r8", "r6"),
+        alu64("add", "r8", 8 * PER),
+        jmp("jgt", "r8", "r7", "short"),
+      ];
+      batch.forEach((c, i) => items.push(ldImm64("r2", BigInt.asUintN(64, c.a)), ldImm64("r3", BigInt.asUintN(64, c.b)), c.insn, stx("u64", "r6", 8 * i, "r2")));
+      items.push(mov64Imm("r0", 1), exit(), label("short"), mov64Imm("r0", 0), exit());
+      const { raw } = assemble(items);
+      const loaded = progLoad({ type: 6, insns: encodeProgram(raw), logLevel: 1, logSize: 1 << 16 });
+      expect(loaded.fd, loaded.log.slice(-400)).toBeGreaterThanOrEqual(0);
+      const packet = new Uint8Array(8 * PER + 16);
+      const k = progTestRun(loaded.fd, { data: packet });
+      closeFd(loaded.fd);
+      expect(k.retval).toBe(1);
+      const ours = packet.slice();
+      expect(runProgram(raw, { kind: "xdp", packet: ours }).retval).toBe(1);
+      batch.forEach((c, i) => expect(hex(ours.subarray(8 * i, 8 * i + 8)), c.what).toBe(hex(k.dataOut.subarray(8 * i, 8 * i + 8))));
+    }
+    expect(cases.length).toBeGreaterThan(500);
   });
 });
