@@ -47,12 +47,26 @@ export function encodeProgram(prog: readonly CbpfInsn[], littleEndian = true): U
   return bytes;
 }
 
-/** Instructions can arrive from JSON or a UI; refuse values that would be silently truncated. */
-function checkField(insn: CbpfInsn, index: number, field: keyof CbpfInsn, max: number): void {
-  const v: unknown = insn?.[field];
+/**
+ * Instructions can arrive from JSON or a UI: check that each is an object with integer fields in
+ * range, so later stages can rely on it. Throws PlaygroundError naming the instruction.
+ */
+export function checkInstructions(prog: readonly CbpfInsn[]): void {
+  if (!Array.isArray(prog)) throw new PlaygroundError("cbpf/malformed", "a program must be an array of instructions");
+  prog.forEach((insn, i) => {
+    checkField(insn, i, "code", 0xffff, "cbpf/malformed");
+    checkField(insn, i, "jt", 0xff, "cbpf/malformed");
+    checkField(insn, i, "jf", 0xff, "cbpf/malformed");
+    checkField(insn, i, "k", 0xffffffff, "cbpf/malformed");
+  });
+}
+
+/** Refuse values that would be silently truncated. */
+function checkField(insn: CbpfInsn, index: number, field: keyof CbpfInsn, max: number, code = "cbpf/encode"): void {
+  const v: unknown = (insn as Partial<CbpfInsn> | null | undefined)?.[field];
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
     throw new PlaygroundError(
-      "cbpf/encode",
+      code,
       `insn ${index}: ${field} must be an integer from 0 to ${max}, got ${String(v)}`,
       { kind: "insn", index },
     );

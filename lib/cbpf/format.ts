@@ -6,6 +6,7 @@
  * in 32-bit arithmetic.
  */
 import { PlaygroundError } from "../errors";
+import { checkInstructions } from "./codec";
 import type { CbpfInsn } from "./insn";
 import {
   BPF_A,
@@ -127,11 +128,6 @@ const RENDERINGS: ReadonlyMap<number, Rendering> = new Map<number, Rendering>([
   [BPF_MISC | BPF_TXA, { op: "txa", operand: none }],
 ]);
 
-/** The mnemonic→opcode side of the same table, for the parser. */
-export function renderingTable(): ReadonlyMap<number, { op: string }> {
-  return RENDERINGS;
-}
-
 /** Mnemonic and operand text of one instruction, as `bpf_image` computes them. */
 export function insnParts(insn: CbpfInsn, index: number): { op: string; operand: string } {
   const r = RENDERINGS.get(insn.code);
@@ -160,6 +156,7 @@ export function describeInsn(insn: CbpfInsn, index: number): string {
 
 /** Exactly what `tcpdump -d`, `-dd` or `-ddd` print on stdout for this program. */
 export function formatProgram(prog: readonly CbpfInsn[], style: DumpStyle): string {
+  checkInstructions(prog);
   let out = "";
   switch (style) {
     case "d":

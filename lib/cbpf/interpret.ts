@@ -66,6 +66,7 @@ export function trapError(L: LoweredProgram, index: number): PlaygroundError {
 
 /** The filter's u32 return value for one packet (0 = drop; libpcap's match value is the snaplen). */
 export function runFilter(prog: readonly CbpfInsn[], packet: Uint8Array, opts: RunOptions = {}): number {
+  checkPacket(packet);
   const semantics = opts.semantics ?? "libpcap";
   const L = lowerProgram(prog, { semantics, ctx: opts.ctx });
   const m = newMachine();
@@ -90,6 +91,13 @@ export function compileFilter(prog: readonly CbpfInsn[], opts: CompileOptions = 
     if (generated !== undefined) return generated;
   }
   return interpretedFilter(L, lenOverride, opts.maxSteps ?? DEFAULT_MAX_STEPS);
+}
+
+/** The packet must be bytes; a string or array would "work" and give nonsense. */
+export function checkPacket(packet: unknown): asserts packet is Uint8Array {
+  if (!(packet instanceof Uint8Array)) {
+    throw new PlaygroundError("cbpf/packet", "the packet must be a Uint8Array of its bytes");
+  }
 }
 
 function interpretedFilter(L: LoweredProgram, lenOverride: number | undefined, maxSteps: number): CompiledFilter {

@@ -8,6 +8,7 @@
  * Anything that cannot execute (an unknown opcode, a scratch index >= 16, a jump out of the
  * program, running off the end) becomes a TRAP; executing a TRAP is an error, not a verdict.
  */
+import { checkInstructions } from "./codec";
 import type { CbpfInsn } from "./insn";
 import {
   BPF_A,
@@ -170,6 +171,7 @@ export interface LowerOptions {
 }
 
 export function lowerProgram(prog: readonly CbpfInsn[], opts: LowerOptions = {}): LoweredProgram {
+  checkInstructions(prog);
   const semantics: CbpfSemantics = opts.semantics ?? "libpcap";
   const kernel = semantics === "kernel";
   const n = prog.length;
@@ -305,7 +307,8 @@ export function lowerProgram(prog: readonly CbpfInsn[], opts: LowerOptions = {})
       }
       default: {
         const cond = COND_KINDS.get(code);
-        const alu = (code & 0x07) === BPF_ALU && (code & ~0xf8) === BPF_ALU ? ALU_KINDS.get(code & 0xf0) : undefined;
+        // Class ALU with nothing in the high byte; the operation picks the kind.
+        const alu = (code & ~0xf8) === BPF_ALU ? ALU_KINDS.get(code & 0xf0) : undefined;
         if (cond !== undefined) {
           op[i] = cond;
           jt[i] = target(i + 1 + insn.jt);

@@ -9,6 +9,7 @@ import type { CbpfInsn } from "./insn";
 import * as exec from "./exec";
 import type { Machine } from "./exec";
 import { describeInsn } from "./format";
+import { checkPacket } from "./interpret";
 import { lowerProgram, type LoweredProgram } from "./lower";
 import {
   BPF_ALU,
@@ -103,6 +104,7 @@ interface Snapshot {
 const DEFAULT_RUN_STEPS = 100_000;
 
 export function createStepper(prog: readonly CbpfInsn[], packet: Uint8Array, opts: StepperOptions = {}): CbpfStepper {
+  checkPacket(packet);
   const semantics = opts.semantics ?? "libpcap";
   const L = lowerProgram(prog, { semantics, ctx: opts.ctx });
   const len = packetLength(semantics, opts.wireLen ?? packet.length, opts.ctx);

@@ -12,6 +12,7 @@
  * stops at the first problem, every problem is reported.
  */
 import { PlaygroundError } from "../errors";
+import { checkInstructions } from "./codec";
 import type { CbpfInsn } from "./insn";
 import { describeInsn } from "./format";
 import {
@@ -70,6 +71,7 @@ export interface CbpfIssue {
 }
 
 export function validateProgram(prog: readonly CbpfInsn[], rules: CbpfRules): CbpfIssue[] {
+  checkInstructions(prog);
   return rules === "kernel" ? kernelIssues(prog) : libpcapIssues(prog);
 }
 
