@@ -82,25 +82,28 @@ export function dissectWithSummary(data: Uint8Array, dlt: number): Dissection {
     summary.line = `${info ? info.name : `DLT ${dlt}`} frame, ${data.length} bytes`;
     return { root, summary };
   }
-  let next: Next | undefined = { proto: first, offset: 0, end: data.length };
+  // An end of Infinity means "no header has said how long this is": the capture end rules.
+  let next: Next | undefined = { proto: first, offset: 0, end: Infinity };
   let quotedParent: DissectNode | undefined;
   for (let depth = 0; next && depth < MAX_LAYERS; depth++) {
     const n: Next = next;
     next = undefined;
-    if (n.offset >= Math.min(n.end, data.length)) {
-      if (n.offset < n.end) root.children.push(missing(n, data.length));
+    const entry = DISSECTORS[n.proto];
+    // Nothing left: fine for trailing data, but a header we were told to expect is missing.
+    if (n.offset >= Math.min(n.end, data.length) && (!entry || n.offset >= n.end)) {
+      if (n.offset < n.end && Number.isFinite(n.end)) root.children.push(missing(n, data.length));
       break;
     }
-    const entry = DISSECTORS[n.proto];
     const parent = n.quoted && quotedParent ? quotedParent : root;
     if (!entry) {
       const end = Math.min(n.end, data.length);
       const d = leaf("data", `Data (${end - n.offset} bytes)`, n.offset, end, end - n.offset);
-      if (n.end > data.length) d.error = `truncated: ${n.end - n.offset} bytes expected, ${data.length - n.offset} captured`;
+      if (Number.isFinite(n.end) && n.end > data.length) d.error = `truncated: ${n.end - n.offset} bytes expected, ${data.length - n.offset} captured`;
       parent.children.push(d);
       break;
     }
-    const l = new LayerBuilder(data, n.offset, n.end, summary, !!n.quoted, n.ip, entry.name, entry.label);
+    const at = Math.min(n.offset, data.length);
+    const l = new LayerBuilder(data, at, Math.max(at, n.end), summary, !!n.quoted, n.ip, !!n.partial, entry.name, entry.label);
     try {
       next = entry.fn(l);
     } catch (e) {

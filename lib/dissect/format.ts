@@ -24,6 +24,10 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
     i = j;
   }
   const hex = (ws: number[]) => ws.map((x) => x.toString(16)).join(":");
+  // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) addresses, printed as inet_ntop does.
+  if (bestAt === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+    return `::${bestLen === 5 ? "ffff:" : ""}${formatIpv4(b, off + 12)}`;
+  }
   if (bestAt < 0) return hex(w);
   return `${hex(w.slice(0, bestAt))}::${hex(w.slice(bestAt + bestLen))}`;
 }

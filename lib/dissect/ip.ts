@@ -32,6 +32,7 @@ function ipv4Options(l: LayerBuilder, hl: number): void {
 }
 
 export const ipv4: Dissector = (l) => {
+  if (l.partial) return l.next("data", 0);
   const vhl = l.u8(0);
   const hl = (vhl & 0xf) * 4;
   l.add("ip.version", `Version: ${vhl >> 4}`, 0, 1, vhl >> 4);
@@ -77,7 +78,10 @@ export const ipv4: Dissector = (l) => {
   if (fragOffset > 0) return l.next("data", hl, end);
   const pseudo = { src: l.bytes(12, 4), dst: l.bytes(16, 4), v6: false };
   const next = l.next(ipProtoDissector(proto), hl, end, more ? null : pseudo);
-  if (more) l.node.label += " (first fragment)";
+  if (more) {
+    l.node.label += " (first fragment)";
+    next.partial = true;
+  }
   return next;
 };
 
@@ -104,6 +108,7 @@ function tlvOptions(l: LayerBuilder, rel: number, end: number, parent: DissectNo
 }
 
 export const ipv6: Dissector = (l) => {
+  if (l.partial) return l.next("data", 0);
   const w = l.u32(0);
   l.add("ipv6.version", `Version: ${w >>> 28}`, 0, 1, w >>> 28);
   l.add("ipv6.tclass", `Traffic Class: ${hex((w >>> 20) & 0xff, 2)}`, 0, 2, (w >>> 20) & 0xff);
@@ -170,5 +175,7 @@ export const ipv6: Dissector = (l) => {
   }
   if (!fragmented) l.say({ transport: ipProtoName(next) });
   if (fragmented || next === 59) return l.next("data", rel, end);
-  return l.next(ipProtoDissector(next), rel, end, incomplete ? null : { src: l.bytes(8, 16), dst: finalDst, v6: true });
+  const n = l.next(ipProtoDissector(next), rel, end, incomplete ? null : { src: l.bytes(8, 16), dst: finalDst, v6: true });
+  if (incomplete) n.partial = true;
+  return n;
 };

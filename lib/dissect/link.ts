@@ -60,7 +60,10 @@ export const mpls: Dissector = (l) => {
   }
   l.node.label = `MultiProtocol Label Switching, Label${labels.length > 1 ? "s" : ""}: ${labels.join(", ")}`;
   // No protocol field after the stack: guess from the first nibble, as tcpdump does.
-  if (l.avail(rel) === 0) return undefined;
+  if (l.avail(rel) === 0) {
+    l.node.error = "truncated: nothing after the label stack";
+    return undefined;
+  }
   const nibble = l.u8(rel) >> 4;
   return l.next(nibble === 4 ? "ipv4" : nibble === 6 ? "ipv6" : "data", rel);
 };

@@ -50,6 +50,8 @@ export interface Next {
   quoted?: boolean;
   /** The enclosing IP header's addresses, for pseudo-header checksums. */
   ip?: PseudoHeader;
+  /** Inside a first fragment: headers are there, but encapsulated packets are incomplete. */
+  partial?: boolean;
 }
 
 export interface PseudoHeader {
@@ -78,6 +80,7 @@ export class LayerBuilder {
     readonly summary: Summary,
     readonly quoted: boolean,
     readonly ip: PseudoHeader | undefined,
+    readonly partial: boolean,
     name: string,
     label: string,
   ) {
@@ -147,7 +150,7 @@ export class LayerBuilder {
 
   /** `ip`: the pseudo header for the next layer; omitted = keep the current one, null = none. */
   next(proto: string, rel: number, end = this.end, ip?: PseudoHeader | null): Next {
-    return { proto, offset: this.start + rel, end, quoted: this.quoted, ip: ip === undefined ? this.ip : (ip ?? undefined) };
+    return { proto, offset: this.start + rel, end, quoted: this.quoted, ip: ip === undefined ? this.ip : (ip ?? undefined), partial: this.partial };
   }
 }
 

@@ -84,7 +84,7 @@ export const tcp: Dissector = (l) => {
     return undefined;
   }
   if (hl > 20) tcpOptions(l, hl);
-  const payload = Math.max(0, l.end - l.start - hl);
+  const payload = Math.max(0, Math.min(l.end, l.data.length) - l.start - hl);
   verify(l, sum, 16, 6);
   l.node.label = `Transmission Control Protocol, Src Port: ${sport}, Dst Port: ${dport}, Len: ${payload}`;
   if (payload > 0) l.say({ transport: `${text} len ${payload}` });
@@ -107,7 +107,9 @@ export const udp: Dissector = (l) => {
   }
   const end = Math.min(l.end, l.start + len);
   if (end === l.end) verify(l, sum, 6, 17, !l.ip?.v6);
-  const proto = dport === 4789 || sport === 4789 ? "vxlan" : dport === 6081 || sport === 6081 ? "geneve" : "data";
+  // Tunnels inside a first fragment are incomplete; leave them as data, as tcpdump does.
+  const tunnel = dport === 4789 || sport === 4789 ? "vxlan" : dport === 6081 || sport === 6081 ? "geneve" : "data";
+  const proto = l.partial ? "data" : tunnel;
   return l.next(proto, 8, end);
 };
 
@@ -187,7 +189,8 @@ export const sctp: Dissector = (l) => {
   l.add("sctp.checksum", `Checksum: ${hex(l.u32(8), 8)}`, 8, 4, l.u32(8));
   const names: string[] = [];
   let rel = 12;
-  const total = l.end - l.start;
+  // Chunks run to the end the IP header gives; reading past the capture then reports truncation.
+  const total = (Number.isFinite(l.end) ? l.end : l.limit) - l.start;
   while (rel + 4 <= total && names.length < 64) {
     const type = l.u8(rel);
     const flags = l.u8(rel + 1);

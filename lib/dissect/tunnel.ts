@@ -33,7 +33,7 @@ export const gre: Dissector = (l) => {
   }
   l.node.label = `Generic Routing Encapsulation (${ethertypeName(proto)})`;
   l.say({ transport: `GRE ${ethertypeName(proto)}` });
-  return l.next(ethertypeProto(proto), rel, l.end, null);
+  return l.next(l.partial ? "data" : ethertypeProto(proto), rel, l.end, null);
 };
 
 export const vxlan: Dissector = (l) => {
