@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import {
   alu32,
+  callLabel,
   alu64,
   assemble,
   encodeProgram,
@@ -161,5 +162,56 @@ describe.skipIf(!kernel)("interpreter agrees with the kernel (BPF_PROG_TEST_RUN,
       batch.forEach((c, i) => expect(hex(ours.subarray(8 * i, 8 * i + 8)), c.what).toBe(hex(k.dataOut.subarray(8 * i, 8 * i + 8))));
     }
     expect(cases.length).toBeGreaterThan(500);
+  });
+
+  it("bpf-to-bpf calls: callee frames, argument registers and the caller's r6..r9 and stack match (60 programs)", () => {
+    const g = new Gen(rng(0xca11));
+    const ARGS: readonly RegName[] = ["r0", "r1", "r2", "r3", "r4", "r5"];
+    for (let i = 0; i < 60; i++) {
+      const items: AsmItem[] = [
+        ldx("u32", "r6", "r1", 0),
+        ldx("u32", "r7", "r1", 4),
+        mov64Reg("r8", "r6"),
+        alu64("add", "r8", 32),
+        jmp("jgt", "r8", "r7", "short"),
+        ldImm64("r9", g.imm64()),
+        st("u64", "r10", -8, g.imm32()),
+        ...["r1", "r2", "r3", "r4", "r5"].map((r) => ldImm64(r as RegName, g.imm64())),
+        callLabel("f"),
+        stx("u64", "r6", 0, "r0"),
+        stx("u64", "r6", 8, "r9"),
+        ldx("u64", "r2", "r10", -8),
+        stx("u64", "r6", 16, "r2"),
+        mov64Reg("r2", "r7"),
+        alu64("sub", "r2", "r6"),
+        stx("u64", "r6", 24, "r2"), // r6/r7 survived the call as packet pointers
+        mov64Imm("r0", 1),
+        exit(),
+        label("short"),
+        mov64Imm("r0", 0),
+        exit(),
+        label("f"),
+        mov64Reg("r0", "r1"),
+        st("u64", "r10", -8, g.imm32()), // the callee's own frame
+        ldImm64("r9", g.imm64()), // clobbering a callee-saved register inside the callee
+        mov64Reg("r6", "r9"),
+      ];
+      for (let k = 0; k < 8; k++) items.push(randomRegInsn(g, ARGS));
+      items.push(mov64Reg("r7", "r0"), callLabel("g"), alu64("add", "r0", "r7"), ldx("u64", "r1", "r10", -8), alu64("xor", "r0", "r1"), alu64("add", "r0", "r6"), exit());
+      items.push(label("g"), mov64Reg("r0", "r1"), alu64("mul", "r0", 3));
+      for (let k = 0; k < 4; k++) items.push(randomRegInsn(g, ARGS));
+      items.push(exit());
+      const { raw } = assemble(items);
+      const loaded = progLoad({ type: 6, insns: encodeProgram(raw), logLevel: 1, logSize: 1 << 16 });
+      expect(loaded.fd, `program ${i}: ${loaded.log.slice(-400)}`).toBeGreaterThanOrEqual(0);
+      const packet = new Uint8Array(64);
+      const k = progTestRun(loaded.fd, { data: packet });
+      closeFd(loaded.fd);
+      expect(k.retval).toBe(1);
+      const ours = packet.slice();
+      const res = runProgram(raw, { kind: "xdp", packet: ours });
+      expect(res.fault).toBeUndefined();
+      expect(hex(ours.subarray(0, 32)), `program ${i}`).toBe(hex(k.dataOut.subarray(0, 32)));
+    }
   });
 });
