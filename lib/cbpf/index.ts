@@ -2,11 +2,12 @@
 export type { CbpfInsn, CbpfProgram } from "./insn";
 export * from "./opcodes";
 export { decodeProgram, encodeProgram, checkInstructions, INSN_BYTES } from "./codec";
-export { formatProgram, formatInsn, describeInsn, type DumpStyle } from "./format";
+export { formatProgram, formatInsn, describeInsn, insnParts, type DumpStyle } from "./format";
 export {
   runFilter,
   compileFilter,
   DEFAULT_MAX_STEPS,
+  checkPacket,
   type RunOptions,
   type CompileOptions,
   type CompiledFilter,

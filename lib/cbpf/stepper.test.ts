@@ -56,7 +56,7 @@ describe("stepper", () => {
           for (let i = 1; i < s.history.length; i++) expect(s.history[i]!.before).toEqual(s.history[i - 1]!.after);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 1200 },
     );
   });
 

@@ -85,9 +85,9 @@ describe.skipIf(pcap === null)("libpcap rules agree with libpcap's bpf_validate"
         expect(ours, JSON.stringify(prog)).toBe(pcap!.bpfValidate(prog));
         if (ours) valid++;
       }),
-      { numRuns: 20000 },
+      { numRuns: 10000 },
     );
-    expect(valid).toBeGreaterThan(1000); // the comparison saw both verdicts
+    expect(valid).toBeGreaterThan(500); // the comparison saw both verdicts
   });
 
   it("on every 16-bit opcode in a two-instruction program", () => {
@@ -111,9 +111,9 @@ describe.skipIf(kernel === null)("kernel rules agree with the running kernel (SO
         expect(ours, JSON.stringify(prog)).toBe(errno === 0);
         if (ours) valid++;
       }),
-      { numRuns: 6000 },
+      { numRuns: 4000 },
     );
-    expect(valid).toBeGreaterThan(300);
+    expect(valid).toBeGreaterThan(200);
   });
 
   it("on every 16-bit opcode, and on programs built to probe the scratch check", () => {
