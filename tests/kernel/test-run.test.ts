@@ -167,13 +167,17 @@ describeKernel("kernel: BPF_PROG_TEST_RUN", () => {
     frames.forEach((f, i) => expect(got[i]).toBe(Math.min(testRun(fd.sockFirst!, f).retval, f.length)));
   });
 
-  it("times the socket path with and without a filter", () => {
+  it("times filters on the socket path with packets they drop, and refuses packets they keep", () => {
     const c = compileFilter({ filter: "tcp port 80", dlt: DLT.EN10MB });
     if (!c.ok) throw new Error(c.error);
-    for (const filter of [{ none: true as const }, { classic: encodeProgram(c.insns) }, { progFd: fd.sockFirst! }]) {
-      const ns = socketPathBench(filter, frames[0]!, 2000);
+    const drop0 = encodeProgram([{ code: 0x06, jt: 0, jf: 0, k: 0 }]); // ret #0
+    const miss = ethIpv4("10.0.0.1", "10.0.0.2", { proto: "udp", sport: 1, dport: 2 });
+    const ebpfDrop = progs.load({ insns: encode([asm.mov64Imm(0, 0), asm.exit()]), type: "socket" });
+    for (const filter of [{ classic: drop0 }, { classic: encodeProgram(c.insns) }, { progFd: ebpfDrop }]) {
+      const ns = socketPathBench(filter, miss, 5000);
       expect(ns).toBeGreaterThan(0);
       expect(ns).toBeLessThan(1e6);
     }
+    expect(() => socketPathBench({ progFd: fd.c7socket! }, miss, 100)).toThrow(PlaygroundError);
   });
 });
