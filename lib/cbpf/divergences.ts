@@ -6,6 +6,10 @@
  * entry carries a predicate saying whether one executed step falls under it (`hitByStep`) or
  * whether a program falls under it at load time (`hitByProgram`). The executors implement the
  * two sides in `semantics.ts`; the choice is made in `lower.ts`.
+ *
+ * Not divergences (both machines agree, checked against both in the tests): division or modulo
+ * by X = 0 and packet loads out of bounds make the filter return 0 at once; all arithmetic and
+ * comparisons are unsigned 32-bit; A and X start at 0.
  */
 import type { CbpfInsn } from "./insn";
 import {
