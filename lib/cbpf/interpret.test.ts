@@ -293,4 +293,3 @@ describe("compileFilter", () => {
     expect(compileFilter(p, { jit: false })(ip)).toBe(42);
   });
 });
-});
