@@ -198,6 +198,10 @@ export class DemoNetwork {
 
   /** Runs `fn` (synchronously) inside the namespace. */
   inNs<T>(fn: () => T): T {
+    // A dead holder's PID may be reused by an unrelated process: never follow /proc/PID then.
+    if (this.#holder.exitCode !== null || this.#holder.signalCode !== null) {
+      throw new PlaygroundError("kernel/netns", "the demo network's namespace holder is gone");
+    }
     return inNetns(this.nsPath, fn);
   }
 
