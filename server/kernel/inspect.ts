@@ -6,10 +6,11 @@
  * xlated dump and the JIT image need root (bpf_dump_raw_ok); without it the lengths read as 0.
  *
  * The xlated instructions are returned raw and as kernel-style text from lib/ebpf's
- * disassembler, the same one the UI and the CLI use. In xlated code a helper call's imm is an
- * offset from __bpf_call_base rather than the helper id, so those calls print as `unknown#N`
- * (bpftool resolves them through /proc/kallsyms).
+ * disassembler, the same one the UI and the CLI use. In xlated code a helper call's imm is the
+ * helper's address minus __bpf_call_base rather than its id; the name is then looked up in
+ * /proc/kallsyms, as bpftool does, so the text reads `call bpf_ringbuf_output#381376`.
  */
+import { readFileSync } from "node:fs";
 import * as iced from "iced-x86";
 import { objGetInfo, PROG_INFO, BPF_OBJ_NAME_LEN, BPF_TAG_SIZE } from "../native/bpf";
 import { NativeMem } from "../native/libc";
@@ -140,13 +141,54 @@ export function dumpProgram(fd: number): ProgDump {
     return {
       info,
       xlated,
-      xlatedText: formatProgram(decodeRaw(xlated)),
+      xlatedText: nameHelperCalls(formatProgram(decodeRaw(xlated)), xlated),
       jit: functions,
       counts: { xlatedInsns: xlated.length, jitBytes: image.length, jitInsns },
     };
   } finally {
     for (const m of [xl, jit, ksyms, lens, maps, second]) m.free();
   }
+}
+
+let kallsyms: { base: bigint; byAddr: Map<bigint, string> } | null | undefined;
+
+/** Kernel text symbols by address, and __bpf_call_base; null when /proc/kallsyms hides addresses. */
+function kernelSymbols(): { base: bigint; byAddr: Map<bigint, string> } | null {
+  if (kallsyms !== undefined) return kallsyms;
+  kallsyms = null;
+  try {
+    const byAddr = new Map<bigint, string>();
+    let base = 0n;
+    for (const line of readFileSync("/proc/kallsyms", "utf8").split("\n")) {
+      const sp1 = line.indexOf(" ");
+      const type = line[sp1 + 1];
+      if (type !== "T" && type !== "t") continue;
+      const name = line.slice(sp1 + 3).split(/[\t ]/)[0]!;
+      const addr = BigInt(`0x${line.slice(0, sp1)}`);
+      if (addr === 0n) return null; // kptr_restrict: addresses hidden
+      if (name === "__bpf_call_base") base = addr;
+      if (!byAddr.has(addr)) byAddr.set(addr, name);
+    }
+    if (base !== 0n) kallsyms = { base, byAddr };
+  } catch {
+    // No kallsyms: helper calls keep the disassembler's placeholder name.
+  }
+  return kallsyms;
+}
+
+/** Replaces the placeholder in `call unknown#N` lines of helper calls by the kernel symbol's name. */
+function nameHelperCalls(lines: string[], raw: readonly RawInsn[]): string[] {
+  if (!lines.some((l) => l.includes("call unknown#"))) return lines;
+  const syms = kernelSymbols();
+  if (!syms) return lines;
+  return lines.map((line) => {
+    const m = /^(\d+): \(85\) call unknown#(-?\d+)$/.exec(line);
+    if (!m) return line;
+    const insn = raw[Number(m[1])];
+    if (!insn || insn.src !== 0) return line;
+    const name = syms.byAddr.get(syms.base + BigInt(insn.imm));
+    return name ? line.replace("call unknown#", `call ${name}#`) : line;
+  });
 }
 
 /** The JIT image is the functions' images back to back; each starts at its ksym address. */
