@@ -135,13 +135,22 @@ function encodeExt(e: Ipv6Ext, next: number): Uint8Array {
   }
 }
 
+/**
+ * The destination upper-layer checksums use (RFC 8200 8.1): with a routing header that still has
+ * segments left, the final one — the last address for types 0/2, segment 0 for type 4 (SRH).
+ */
+function upperLayerDst(o: Ipv6Options, dst: Uint8Array): Uint8Array {
+  const routing = (o.ext ?? []).find((e): e is Extract<Ipv6Ext, { type: "routing" }> => e.type === "routing");
+  const addrs = routing?.addresses ?? [];
+  if (!routing || addrs.length === 0 || (routing.segmentsLeft ?? addrs.length) === 0) return dst;
+  return ipv6Bytes(routing.routingType === 4 ? addrs[0]! : addrs[addrs.length - 1]!);
+}
+
 export function ipv6(o: Ipv6Options = {}): Layer {
   const src = ipv6Bytes(o.src ?? "2001:db8::1");
   const dst = ipv6Bytes(o.dst ?? "2001:db8::2");
   const ext = o.ext ?? [];
-  // Upper-layer checksums use the final destination when a routing header is present (RFC 8200 8.1).
-  const routing = ext.find((e): e is Extract<Ipv6Ext, { type: "routing" }> => e.type === "routing");
-  const finalDst = routing?.addresses?.length ? ipv6Bytes(routing.addresses[routing.addresses.length - 1]!) : dst;
+  const finalDst = upperLayerDst(o, dst);
   return {
     name: "ipv6",
     ethertype: ETHERTYPE.IPV6,
@@ -214,7 +223,8 @@ export function ipv4Fragments(o: Ipv4Options, inner: Part[], size: number): Uint
 
 /** Like ipv4Fragments, with an IPv6 fragment header after `o.ext` (the unfragmentable part). */
 export function ipv6Fragments(o: Ipv6Options, inner: Part[], size: number, id = 0x5eed): Uint8Array[] {
-  const whole = build(ipv6({ ...o, ext: [] }), ...inner);
+  // Build the unfragmented datagram only for its payload; its checksums must use the final destination.
+  const whole = build(ipv6({ ...o, dst: upperLayerDst(o, ipv6Bytes(o.dst ?? "2001:db8::2")), ext: [] }), ...inner);
   const next = whole[6]!;
   const payload = whole.subarray(40);
   const step = Math.max(8, size & ~7);

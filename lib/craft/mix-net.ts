@@ -344,7 +344,7 @@ export function ipDatagram(r: Rng, v6: boolean, depth = 0): NetItem {
       options: ipv4Options(r),
     };
     if (depth === 0 && r.chance(0.06)) {
-      const frags = ipv4Fragments({ ...o, df: false }, [...up.parts, r.bytes(r.range(100, 1500))], r.pick([8, 64, 256, 576]));
+      const frags = ipv4Fragments({ ...o, df: false }, [...up.parts, r.bytes(r.range(100, 1500))], r.pick([64, 256, 576, 1024]));
       const k = r.int(frags.length);
       return { parts: [rawIp(frags[k]!)], kind: "ip4", desc: `ip fragment ${k + 1}/${frags.length} (${up.desc})` };
     }
@@ -359,7 +359,7 @@ export function ipDatagram(r: Rng, v6: boolean, depth = 0): NetItem {
     ext: ipv6Extensions(r),
   };
   if (depth === 0 && r.chance(0.06)) {
-    const frags = ipv6Fragments(o, [...up.parts, r.bytes(r.range(100, 1400))], r.pick([8, 64, 256, 1024]), r.u32());
+    const frags = ipv6Fragments(o, [...up.parts, r.bytes(r.range(100, 1400))], r.pick([128, 256, 576, 1232]), r.u32());
     const k = r.int(frags.length);
     return { parts: [rawIp(frags[k]!)], kind: "ip6", desc: `ip6 fragment ${k + 1}/${frags.length} (${up.desc})` };
   }

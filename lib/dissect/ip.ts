@@ -151,8 +151,8 @@ export const ipv6: Dissector = (l) => {
         for (let a = rel + 8; a + 16 <= rel + len; a += 16) {
           const addr = formatIpv6(l.bytes(a, 16));
           l.add("ipv6.routing.addr", `Address: ${addr}`, a, 16, addr, e);
-          // Type 0/2 list the remaining hops; the last is the destination checksums use.
-          if (left > 0 && rtype !== 4) finalDst = l.bytes(a, 16);
+          // Checksums use the final destination: the last address of type 0/2, segment 0 of type 4.
+          if (left > 0 && (rtype !== 4 || a === rel + 8)) finalDst = l.bytes(a, 16);
         }
       }
     } else if (h === 44) {

@@ -6,8 +6,13 @@ import type { DissectNode, Dissector, LayerBuilder } from "./node";
 /** Appends the verdict when the whole segment is in the capture and an IP header gave us addresses. */
 function verify(l: LayerBuilder, node: DissectNode, field: number, proto: number, zeroMeansNone = false): void {
   const len = l.end - l.start;
-  if (!l.ip || l.end > l.data.length) return;
+  // Quoted packets (inside ICMP errors) and first fragments are incomplete by design.
+  if (!l.ip || l.quoted || l.partial || l.end > l.data.length) return;
   const stored = l.u16(field);
+  if (proto === 17 && l.ip.v6 && stored === 0) {
+    node.label += " [missing: IPv6 requires a UDP checksum]";
+    return;
+  }
   const expected = expectedChecksum(l.data, l.start, l.end, l.start + field, pseudoSum(l.ip.src, l.ip.dst, l.ip.v6, proto, len));
   node.label += checksumVerdict(stored, expected, zeroMeansNone);
 }
@@ -122,7 +127,7 @@ export const icmp: Dissector = (l) => {
   l.add("icmp.type", `Type: ${type} (${ICMP_TYPES[type] ?? "unknown"})`, 0, 1, type);
   l.add("icmp.code", `Code: ${code}`, 1, 1, code);
   const sum = l.add("icmp.checksum", `Checksum: ${hex(l.u16(2), 4)}`, 2, 2, l.u16(2));
-  if (l.end <= l.data.length) sum.label += checksumVerdict(l.u16(2), expectedChecksum(l.data, l.start, l.end, l.start + 2));
+  if (l.end <= l.data.length && !l.quoted && !l.partial) sum.label += checksumVerdict(l.u16(2), expectedChecksum(l.data, l.start, l.end, l.start + 2));
   l.node.label = `Internet Control Message Protocol, ${ICMP_TYPES[type] ?? `type ${type}`}`;
   let text = `ICMP ${ICMP_SHORT[type] ?? `type ${type} code ${code}`}`;
   if (type === 0 || type === 8 || type === 13 || type === 14) {
