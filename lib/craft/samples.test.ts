@@ -24,7 +24,7 @@ describe("sample captures", () => {
     for (const s of samples) {
       const path = join(DIR, s.file);
       expect(existsSync(path), `${s.file} is committed`).toBe(true);
-      expect(Buffer.compare(readFileSync(path), Buffer.from(s.bytes)), `${s.file} is up to date (run scripts/gen-samples.ts)`).toBe(0);
+      expect(Buffer.from(s.bytes).equals(readFileSync(path)), `${s.file} is up to date (run scripts/gen-samples.ts)`).toBe(true);
       expect(s.bytes.length).toBeLessThan(100_000);
     }
     expect(JSON.parse(readFileSync(join(DIR, "index.json"), "utf8"))).toEqual(sampleIndex(samples));
