@@ -146,7 +146,7 @@ export function createStepper(prog: readonly CbpfInsn[], packet: Uint8Array, opt
         done = true;
         returnValue = 0;
         nextPc = null;
-        notes.push(stopNote(L, m, insn, packet.length));
+        notes.push(stopNote(m, insn, packet.length));
         break;
       case Status.TRAPPED:
         done = true;
@@ -219,7 +219,7 @@ export function createStepper(prog: readonly CbpfInsn[], packet: Uint8Array, opt
 }
 
 /** Why the filter stopped early, in words. */
-function stopNote(L: LoweredProgram, m: Machine, insn: CbpfInsn, caplen: number): string {
+function stopNote(m: Machine, insn: CbpfInsn, caplen: number): string {
   switch (m.reason) {
     case StopReason.OUT_OF_BOUNDS: {
       if (isAbsoluteLoad(insn) && ancillaryName(insn.k) !== undefined) {
