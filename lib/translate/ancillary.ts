@@ -20,7 +20,6 @@ import {
   SKF_AD_VLAN_TAG,
   SKF_AD_VLAN_TAG_PRESENT,
   SKF_AD_VLAN_TPID,
-  ANCILLARY_NAMES,
 } from "../cbpf";
 import { SK_BUFF, call, ldx, mov32Reg, type RegName } from "../ebpf";
 import type { Emitter } from "./emitter";
@@ -48,8 +47,6 @@ const UNREACHABLE: Readonly<Record<number, string>> = {
   [SKF_AD_PAY_OFFSET]: "the payload offset comes from the flow dissector, which eBPF cannot call this way",
   [SKF_AD_HATYPE]: "the device type (skb->dev->type) is not in struct __sk_buff",
 };
-
-export const ancillaryLabel = (slot: number): string => ANCILLARY_NAMES[slot] ?? `SKF_AD_OFF+${slot}`;
 
 /**
  * Why `slot` cannot be read with an `__sk_buff` context (and optionally helper calls), or

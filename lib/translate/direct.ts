@@ -26,7 +26,7 @@ import {
 } from "../ebpf";
 import { SKF_AD_ALU_XOR_X } from "../cbpf";
 import { negativeOffset } from "./offsets";
-import { ancillaryLabel, emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
+import { emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
 import { refuse, type Decoded } from "./decode";
 import type { IndRange } from "./guards";
 import { SIZE_NAME, toHost, type Env, type Strategy } from "./strategy";
@@ -83,7 +83,7 @@ export function directStrategy(target: "xdp" | "tc", abi: TranslateAbi, regs: Di
               : C === undefined
                 ? "body mode has no __sk_buff pointer to read it from"
                 : skbAncillaryProblem(op.slot, false);
-          if (why !== undefined) throw refuse(d.index, `ld [${ancillaryLabel(op.slot)}] cannot be translated for ${target}: ${why}`);
+          if (why !== undefined) throw refuse(d.index, `${d.text} cannot be translated for ${target}: ${why}`);
           return undefined;
         }
         default:

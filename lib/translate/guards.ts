@@ -28,8 +28,11 @@ export interface IndRange {
 }
 
 export interface GuardPlan {
-  /** Absolute guard emitted at the top of a block: the packet must hold at least this many bytes. */
-  readonly absAt: ReadonlyMap<number, number>;
+  /**
+   * Absolute guard emitted at the top of a block: the packet must hold at least `length` bytes
+   * (`from`: the length every path into the block had already checked).
+   */
+  readonly absAt: ReadonlyMap<number, { readonly length: number; readonly from: number }>;
   /** For each instance, the packet length already checked when it runs. */
   readonly absKnown: readonly number[];
   /** Indirect guard emitted just before an instance. */
@@ -67,7 +70,7 @@ export function planGuards(cfg: Cfg): GuardPlan {
     }
   }
 
-  const absAt = new Map<number, number>();
+  const absAt = new Map<number, { length: number; from: number }>();
   const absKnown = new Array<number>(insts.length).fill(0);
   const absOut = new Array<number>(blocks.length).fill(0);
   const indAt = new Map<number, IndRange>();
@@ -79,7 +82,7 @@ export function planGuards(cfg: Cfg): GuardPlan {
     let known = blk.preds.length === 0 ? 0 : Math.min(...blk.preds.map((p) => absOut[p]!));
     if (need[blk.id]! > known) {
       const g = gg[blk.id]! === Infinity ? need[blk.id]! : gg[blk.id]!;
-      absAt.set(blk.id, g);
+      absAt.set(blk.id, { length: g, from: known });
       known = g;
     }
     for (const i of blk.insts) absKnown[i] = known;

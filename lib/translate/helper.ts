@@ -29,7 +29,7 @@ import {
   type RegName,
   type SkbLayout,
 } from "../ebpf";
-import { ancillaryLabel, emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
+import { emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
 import type { Cfg } from "./cfg";
 import { refuse, type Decoded } from "./decode";
 import { clampCopy } from "./direct";
@@ -125,7 +125,7 @@ export function helperStrategy(abi: TranslateAbi, cfgH: HelperConfig): Strategy 
         case "anc": {
           if (op.slot === SKF_AD_ALU_XOR_X) return undefined;
           const why = probe ? "a kprobe sees a struct sk_buff, not the __sk_buff these fields come from" : skbAncillaryProblem(op.slot, true);
-          if (why !== undefined) throw refuse(d.index, `ld [${ancillaryLabel(op.slot)}] cannot be translated for ${targetName}: ${why}`);
+          if (why !== undefined) throw refuse(d.index, `${d.text} cannot be translated for ${targetName}: ${why}`);
           return undefined;
         }
         default:
@@ -199,9 +199,12 @@ export function helperStrategy(abi: TranslateAbi, cfgH: HelperConfig): Strategy 
       e.emit(jmp("jeq", "r1", 0xffff, env.nomatch), alu64("add", B, "r1"));
       e.emit(ldx("u32", L, "r10", where.get("tail")!), alu32("sub", L, "r1"));
     },
-    absGuard(env: Env, length: number) {
+    absGuard(env: Env, length: number, from: number) {
       env.e.guard(jmp("jlt", L, length, env.nomatch));
-      if (absCap > 0) copy(env, absBuf, Math.min(length, absCap), 0, false);
+      // Bytes below `from` were copied by the guard every path passed already.
+      const lo = Math.min(from, absCap);
+      const hi = Math.min(length, absCap);
+      if (hi > lo) copy(env, absBuf + lo, hi - lo, lo, false);
     },
     indGuard(env: Env, r: IndRange) {
       env.e.emit(mov32Reg(T, X), alu64("add", T, r.end));

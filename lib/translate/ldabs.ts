@@ -10,7 +10,7 @@
  */
 import { SKF_AD_ALU_XOR_X } from "../cbpf";
 import { SK_BUFF, alu32, alu64, call, jmp, ldAbs, ldInd, ldx, mov32Reg, mov64Imm, mov64Reg, stx, type RegName } from "../ebpf";
-import { ancillaryLabel, emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
+import { emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
 import { clampCopy } from "./direct";
 import { refuse, type Decoded } from "./decode";
 import { negativeOffset } from "./offsets";
@@ -40,7 +40,7 @@ export function ldAbsStrategy(abi: TranslateAbi): Strategy {
         case "anc": {
           if (op.slot === SKF_AD_ALU_XOR_X) return undefined;
           const why = skbAncillaryProblem(op.slot, true);
-          if (why !== undefined) throw refuse(d.index, `ld [${ancillaryLabel(op.slot)}] cannot be translated: ${why}`);
+          if (why !== undefined) throw refuse(d.index, `${d.text} cannot be translated: ${why}`);
           return undefined;
         }
         default:

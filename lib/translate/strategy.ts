@@ -39,7 +39,8 @@ export interface Strategy {
   layout(env: Env, cfg: Cfg, plan: GuardPlan): void;
   /** Whole mode: read the context; body mode: adopt the host's registers. */
   prologue(env: Env): void;
-  absGuard(env: Env, length: number): void;
+  /** Bounds check "packet holds >= length bytes"; `from` bytes were already checked on every path. */
+  absGuard(env: Env, length: number, from: number): void;
   indGuard(env: Env, range: IndRange): void;
   /** A = the `size`-byte big-endian value at packet offset k. `known` = length already checked. */
   abs(env: Env, size: 1 | 2 | 4, k: number, known: number): void;

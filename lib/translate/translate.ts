@@ -15,6 +15,8 @@ import {
   SKB_LAYOUT_6_18_X86_64,
   assemble,
   exit,
+  type Assembled,
+  type AsmItem,
   label,
   mov32Imm,
   st,
@@ -144,7 +146,7 @@ export function translate(prog: readonly CbpfInsn[], opts: TranslateOptions): Tr
         const g = plan.absAt.get(blk.id);
         if (g !== undefined) {
           e.guards++;
-          e.as({ origin: "guard", note: `packet holds >= ${g} bytes` }, () => strategy.absGuard(env, g));
+          e.as({ origin: "guard", note: `packet holds >= ${g.length} bytes` }, () => strategy.absGuard(env, g.length, g.from));
         }
       }
       const r = plan.indAt.get(id);
@@ -163,8 +165,8 @@ export function translate(prog: readonly CbpfInsn[], opts: TranslateOptions): Tr
   // Labels of instances nothing jumps to are noise in listings; drop them.
   const items = e.items.filter((it) => it.kind !== "label" || e.referenced(it.name) || !it.name.startsWith(`${e.prefix}_i`));
   // Body mode jumps to the host's result label; a stand-in `exit` there makes the body assemble on its own.
-  const program = assemble(
-    whole ? items : [...items, label(opts.resultLabel!), { ...exit(), meta: { origin: "epilogue", note: "stand-in for the host's result label" } satisfies Provenance as Provenance }],
+  const program = assembleWithProvenance(
+    whole ? items : [...items, label(opts.resultLabel!), { ...exit(), meta: { origin: "epilogue", note: "stand-in for the host's result label" } satisfies Provenance }],
   );
   const provenance: Provenance[] = program.origin.map((i) => program.insns[i]!.meta as Provenance);
   const cbpfOfSlot = provenance.map((p) => (p.origin === "cbpf" ? p.index : null));
@@ -216,5 +218,25 @@ function lenNote(target: string, whole: boolean, hasCtx: boolean): string {
       return whole || hasCtx ? "ld #pktlen is skb->len (read with bpf_probe_read_kernel)" : "ld #pktlen is the linear length data_end - data (no skb pointer given)";
     default:
       return "ld #pktlen is skb->len";
+  }
+}
+
+/**
+ * Assembles, turning an out-of-range jump into an error that names the cBPF instruction the
+ * jump was made for (the translation of a very long program can outgrow eBPF's 16-bit offsets).
+ */
+function assembleWithProvenance(items: readonly AsmItem[]): Assembled {
+  try {
+    return assemble(items);
+  } catch (err) {
+    if (!(err instanceof PlaygroundError) || err.code !== "ebpf/offset-range" || err.position.kind !== "insn") throw err;
+    const insn = items.filter((it) => it.kind !== "label")[err.position.index];
+    const prov = insn?.meta as Provenance | undefined;
+    const where = prov?.origin === "cbpf" ? `cbpf ${prov.index}` : `the ${prov?.origin ?? "translated"} code`;
+    throw new PlaygroundError(
+      "translate/jump-range",
+      `${where}: the translated program is too long for this jump (eBPF jump offsets are signed 16-bit, at most 32767 instructions): ${err.message}`,
+      { kind: "insn", index: prov?.origin === "cbpf" ? prov.index : 0 },
+    );
   }
 }
