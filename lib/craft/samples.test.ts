@@ -12,6 +12,10 @@ import { buildSamples, sampleIndex } from "./samples";
 
 const DIR = join(__dirname, "..", "..", "public", "samples");
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 describe("sample captures", () => {
   const samples = buildSamples();
 
@@ -24,7 +28,7 @@ describe("sample captures", () => {
     for (const s of samples) {
       const path = join(DIR, s.file);
       expect(existsSync(path), `${s.file} is committed`).toBe(true);
-      expect(Buffer.from(s.bytes).equals(readFileSync(path)), `${s.file} is up to date (run scripts/gen-samples.ts)`).toBe(true);
+      expect(sameBytes(new Uint8Array(readFileSync(path)), s.bytes), `${s.file} is up to date (run scripts/gen-samples.ts)`).toBe(true);
       expect(s.bytes.length).toBeLessThan(100_000);
     }
     expect(JSON.parse(readFileSync(join(DIR, "index.json"), "utf8"))).toEqual(sampleIndex(samples));
