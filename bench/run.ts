@@ -9,6 +9,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   capture: () => import("./capture.bench"),
   cbpf: () => import("./cbpf.bench"),
   compile: () => import("./compile.bench"),
+  kernel: () => import("./kernel.bench"),
 };
 
 async function main(): Promise<void> {
