@@ -4,7 +4,7 @@
  * out. Every layer runs inside a guard, so malformed input yields nodes with `error`, never a throw.
  */
 import { arp, chdlc, ether, llc, loop, mpls, nullLink, ppp, pppoeDiscovery, pppoeSession, rawIp, sll, sll2, vlan } from "./link";
-import { ipv4, ipv6 } from "./ip";
+import { ah, ipv4, ipv6 } from "./ip";
 import { LayerBuilder, Truncated, leaf, type DissectNode, type Dissector, type Next, type Summary } from "./node";
 import { icmp, icmpv6, igmp, sctp, tcp, udp } from "./transport";
 import { geneve, gre, vxlan } from "./tunnel";
@@ -33,6 +33,7 @@ const DISSECTORS: Record<string, Entry> = {
   raw: { fn: rawIp, name: "raw", label: "Raw IP" },
   ipv4: { fn: ipv4, name: "ip", label: "Internet Protocol Version 4" },
   ipv6: { fn: ipv6, name: "ipv6", label: "Internet Protocol Version 6" },
+  ah: { fn: ah, name: "ah", label: "Authentication Header" },
   tcp: { fn: tcp, name: "tcp", label: "Transmission Control Protocol" },
   udp: { fn: udp, name: "udp", label: "User Datagram Protocol" },
   icmp: { fn: icmp, name: "icmp", label: "Internet Control Message Protocol" },
@@ -54,8 +55,9 @@ const BY_DLT: Record<number, string> = {
   104: "chdlc",
   108: "loop",
   113: "sll",
-  228: "ipv4",
-  229: "ipv6",
+  // Like tcpdump, the version nibble decides even on the IPv4-only and IPv6-only link types.
+  228: "raw",
+  229: "raw",
   276: "sll2",
 };
 

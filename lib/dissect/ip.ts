@@ -179,3 +179,23 @@ export const ipv6: Dissector = (l) => {
   if (incomplete) n.partial = true;
   return n;
 };
+
+/** IPsec AH after IPv4 (after IPv6 it is decoded with the other extension headers). */
+export const ah: Dissector = (l) => {
+  const nh = l.u8(0);
+  const len = (l.u8(1) + 2) * 4;
+  l.add("ah.nxt", `Next Header: ${ipProtoName(nh)} (${nh})`, 0, 1, nh);
+  l.add("ah.length", `Length: ${len} bytes`, 1, 1, len);
+  const spi = l.u32(4);
+  l.add("ah.spi", `SPI: ${hex(spi, 8)}`, 4, 4, spi);
+  l.add("ah.sequence", `Sequence: ${l.u32(8)}`, 8, 4, l.u32(8));
+  if (len < 12) {
+    l.node.error = `bad length ${len} (must be at least 12)`;
+    return undefined;
+  }
+  if (len > 12) l.add("ah.icv", `ICV (${len - 12} bytes)`, 12, len - 12);
+  l.node.label = `Authentication Header, SPI: ${hex(spi, 8)}`;
+  l.say({ transport: ipProtoName(nh) });
+  // The payload is authenticated, not encrypted: decode on, with no pseudo header (AH sits in between).
+  return l.next(ipProtoDissector(nh), len);
+};

@@ -99,6 +99,8 @@ export function ipProtoDissector(p: number): string {
       return "ipv6";
     case 47:
       return "gre";
+    case 51:
+      return "ah";
     case 58:
       return "icmpv6";
     case 132:
