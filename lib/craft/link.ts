@@ -113,6 +113,12 @@ export function pppoeDiscovery(o: { code: number; sessionId?: number; tags?: [nu
   };
 }
 
+/** PPPoE in either stage: discovery when a discovery `code` is given, else a session. */
+export function pppoe(o: { sessionId?: number; code?: number; protocol?: number; tags?: [number, Uint8Array][] } = {}): Layer {
+  if (o.code !== undefined && o.code !== 0) return pppoeDiscovery({ code: o.code, sessionId: o.sessionId, tags: o.tags });
+  return pppoeSession({ sessionId: o.sessionId ?? 1, protocol: o.protocol });
+}
+
 /** PPP as DLT_PPP frames it: HDLC address/control (ff 03) then the protocol. */
 export function ppp(o: { protocol?: number; hdlc?: boolean } = {}): Layer {
   return {

@@ -19,6 +19,7 @@ import {
   loopback,
   mpls,
   ppp,
+  pppoe,
   pppoeDiscovery,
   pppoeSession,
   sctp,
@@ -118,6 +119,14 @@ describe("fields come out as built", () => {
     expect(summarize(frag, 12)).toMatch(/IPv6 fragment \(offset 1232/);
   });
 
+  it("AH after IPv4 hands on to the protected protocol", () => {
+    const data = build(ipv4({ proto: 51 }), { name: "ah", ipProto: 51, encode: (p: Uint8Array) => Uint8Array.from([6, 4, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 1, ...new Array<number>(12).fill(0), ...p]) }, tcp({ dport: 22 }));
+    const t = dissect(data, 228);
+    expect(layers(t)).toEqual(["ip", "ah", "tcp"]);
+    expect(value(t, "ah.spi")).toBe(0x1234);
+    expect(value(t, "tcp.dstport")).toBe(22);
+  });
+
   it("IPv4 fragments: the first carries the transport, later ones are data", () => {
     const first = build(ipv4({ mf: true, id: 1 }), udp({ sport: 7, dport: 9 }), new Uint8Array(40));
     const later = build(ipv4({ fragOffset: 48, proto: 17 }), new Uint8Array(40));
@@ -135,7 +144,7 @@ describe("fields come out as built", () => {
     expect(find(m, "mpls.bottom").map((x) => x.value)).toEqual([0, 1]);
     expect(find(m, "icmpv6.checksum")[0]!.label).toMatch(/\[correct\]/);
 
-    const p = dissect(build(ether(), pppoeSession({ sessionId: 0x1234 }), ipv4(), icmp({ type: 0, id: 5, seq: 6 })), 1);
+    const p = dissect(build(ether(), pppoe({ sessionId: 0x1234 }), ipv4(), icmp({ type: 0, id: 5, seq: 6 })), 1);
     expect(layers(p)).toEqual(["eth", "pppoes", "ip", "icmp"]);
     expect(value(p, "pppoe.session_id")).toBe(0x1234);
     expect(value(p, "ppp.protocol")).toBe(0x21);
