@@ -25,9 +25,9 @@ export function runTranslated(t: TranslateResult, data: Uint8Array, wireLen = da
 }
 
 /** libpcap's answer according to the project's cBPF interpreter; "loops" when it never returns. */
-export function libpcapValue(prog: readonly CbpfInsn[], data: Uint8Array, wireLen = data.length): number | "loops" {
+export function libpcapValue(prog: readonly CbpfInsn[], data: Uint8Array, wireLen = data.length, maxSteps?: number): number | "loops" {
   try {
-    return runFilter(prog, data, { wireLen, semantics: "libpcap" });
+    return runFilter(prog, data, { wireLen, semantics: "libpcap", maxSteps });
   } catch (e) {
     if ((e as { code?: string }).code === "cbpf/step-limit") return "loops";
     throw e;
