@@ -57,7 +57,10 @@ function defaults(target: Target, mode: TranslateMode, access: Access): Translat
             ind: "r3",
             result: "r0",
             stackBase: 0,
-            preserve: CALLEE_SAVED,
+            // Spliced at the entry of a (static) subprogram, as pwru does, r6..r9 belong to the
+            // stub's own frame and start uninitialised: nothing to save. Splicing into the middle
+            // of a function with live r6..r9 needs `preserve`.
+            preserve: [],
           };
   }
 }

@@ -6,7 +6,7 @@
  * may not have been written, so exactly the values that some path reads before writing are
  * zeroed in the prologue: a forward "definitely written" analysis over the (acyclic) graph.
  */
-import type { Cfg, Inst } from "./cfg";
+import { NOMATCH, type Cfg, type Inst } from "./cfg";
 import type { Op } from "./decode";
 import { SKF_AD_ALU_XOR_X } from "../cbpf";
 
@@ -116,4 +116,24 @@ export function xUpperBounds(cfg: Cfg): Float64Array {
     atExit[inst.id] = x;
   }
   return atEntry;
+}
+
+/**
+ * For each instance, whether A may be read after it (before being overwritten) on some path:
+ * a backward liveness analysis over the acyclic graph.
+ */
+export function aLiveAfter(cfg: Cfg): Uint8Array {
+  const insts = cfg.insts;
+  const liveIn = new Uint8Array(insts.length);
+  const liveOut = new Uint8Array(insts.length);
+  for (let i = insts.length - 1; i >= 0; i--) {
+    const inst = insts[i]!;
+    let out = 0;
+    for (const s of inst.succ) if (s !== NOMATCH && liveIn[s]) out = 1;
+    liveOut[i] = out;
+    if (inst.fail !== undefined) continue;
+    const { reads, writes } = readsWrites(inst.d.op);
+    liveIn[i] = reads & A_BIT ? 1 : writes & A_BIT ? 0 : out;
+  }
+  return liveOut;
 }

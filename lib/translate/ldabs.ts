@@ -17,7 +17,7 @@ import { negativeOffset } from "./offsets";
 import type { Cfg } from "./cfg";
 import { SIZE_NAME, type Env, type Strategy } from "./strategy";
 import type { TranslateAbi } from "./types";
-import { xUpperBounds } from "./analysis";
+import { aLiveAfter, xUpperBounds } from "./analysis";
 
 const CTX: RegName = "r6";
 const BPF_FUNC_skb_load_bytes = 26;
@@ -26,6 +26,7 @@ const INT_MAX = 0x7fffffff;
 export function ldAbsStrategy(abi: TranslateAbi): Strategy {
   const { x: X, tmp: T } = abi;
   let xBound: Float64Array = new Float64Array(0);
+  let aLive: Uint8Array = new Uint8Array(0);
   return {
     abi,
     guarded: false,
@@ -49,6 +50,7 @@ export function ldAbsStrategy(abi: TranslateAbi): Strategy {
     },
     layout(_env: Env, cfg: Cfg) {
       xBound = xUpperBounds(cfg);
+      aLive = aLiveAfter(cfg);
     },
     prologue(env: Env) {
       env.e.emit(mov64Reg(CTX, "r1"));
@@ -68,11 +70,14 @@ export function ldAbsStrategy(abi: TranslateAbi): Strategy {
       }
       env.e.load(ldInd(SIZE_NAME[size], X, k));
     },
-    msh(env: Env, k) {
-      // The byte load lands in r0, which is A: keep A in the temporary meanwhile.
-      env.e.emit(mov64Reg(T, "r0"));
+    msh(env: Env, k, _known, instId) {
+      // The byte load lands in r0, which is A: keep A in the temporary meanwhile, unless nothing
+      // reads A before overwriting it (libpcap's usual `ldxb 4*([14]&0xf); ldh [x+14]`).
+      const keep = aLive[instId] === 1;
+      if (keep) env.e.emit(mov64Reg(T, "r0"));
       env.e.load(ldAbs("u8", k >>> 0 > INT_MAX ? k | 0 : k));
-      env.e.emit(alu32("and", "r0", 0xf), alu32("lsh", "r0", 2), mov32Reg(X, "r0"), mov64Reg("r0", T));
+      env.e.emit(alu32("and", "r0", 0xf), alu32("lsh", "r0", 2), mov32Reg(X, "r0"));
+      if (keep) env.e.emit(mov64Reg("r0", T));
     },
     len(env: Env, dst: RegName) {
       env.e.emit(ldx("u32", dst, CTX, SK_BUFF.len));

@@ -88,7 +88,7 @@ export function lowerInst(c: LowerContext, inst: Inst): void {
       strategy.ind(env, op.size, op.k, c.plan.indOf.get(inst.id), inst.id);
       return;
     case "msh":
-      strategy.msh(env, op.k, c.plan.absKnown[inst.id] ?? 0);
+      strategy.msh(env, op.k, c.plan.absKnown[inst.id] ?? 0, inst.id);
       return;
     case "anc":
       if (op.slot === SKF_AD_ALU_XOR_X) e.emit(alu32("xor", A, X));

@@ -47,7 +47,7 @@ export interface Strategy {
   /** A = the value at X + k, inside the checked `range` (undefined when unguarded). */
   ind(env: Env, size: 1 | 2 | 4, k: number, range: IndRange | undefined, instId: number): void;
   /** X = 4 * (packet[k] & 0xf), A unchanged. */
-  msh(env: Env, k: number, known: number): void;
+  msh(env: Env, k: number, known: number, instId: number): void;
   /** dst = the packet length. */
   len(env: Env, dst: RegName): void;
   /** A = ancillary field `slot` (SKF_AD_*), ALU_XOR_X excepted (lowered generically). */

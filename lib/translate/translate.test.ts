@@ -242,8 +242,8 @@ describe("lowering details", () => {
   });
 
   it("reports a jump that outgrows the 16-bit offset at the cBPF instruction", () => {
-    const body = Array.from({ length: 6000 }, () => insn(BPF_LDX | BPF_B | BPF_MSH, 14));
-    const prog = [ldb(0), jeq(1, 0, 1), insn(BPF_JMP | BPF_JA, 6000), ...body, ret(1)];
+    const body = Array.from({ length: 10000 }, () => insn(BPF_LDX | BPF_B | BPF_MSH, 14));
+    const prog = [ldb(0), jeq(1, 0, 1), insn(BPF_JMP | BPF_JA, 10000), ...body, ret(1)];
     expectRefusal(() => translate(prog, { target: "socket" }), 2, /16-bit/);
   });
 });
@@ -260,8 +260,10 @@ describe("body mode", () => {
     expect(raw.some((r) => r.code === 0x61 && r.src === 1)).toBe(false); // no ctx loads
   });
 
-  it("kprobe: borrows r6..r9 and gives them back on the way out", () => {
-    const t = translate(prog, { target: "kprobe", mode: "body", resultLabel: "out" });
+  it("kprobe: r6..r9 are the stub frame's own by default; with `preserve` they are saved and restored", () => {
+    const plain = translate(prog, { target: "kprobe", mode: "body", resultLabel: "out" });
+    expect(plain.program.raw.some((r) => r.code === 0x7b && r.src >= 6 && r.src <= 9)).toBe(false);
+    const t = translate(prog, { target: "kprobe", mode: "body", resultLabel: "out", abi: { preserve: ["r6", "r7", "r8", "r9"] } });
     const spills = t.program.raw.filter((r, s) => t.provenance[s]!.origin === "prologue" && r.code === 0x7b);
     const restores = t.program.raw.filter((r, s) => t.provenance[s]!.origin === "epilogue" && r.code === 0x79);
     expect(spills.map((r) => r.src).sort()).toEqual([6, 7, 8, 9]);
