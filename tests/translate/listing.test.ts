@@ -1,0 +1,74 @@
+/**
+ * `compile --format ebpf --target T`: one line per instruction in the verifier log's own text,
+ * checked against the running kernel's log_level 2 output for the same program, with the
+ * provenance column aligned.
+ */
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { encodeProgram } from "../../lib/ebpf";
+import { formatListing, translate } from "../../lib/translate";
+import { kernelAvailableOrWarn, closeFd, progLoad } from "../support/raw-bpf-loader";
+import { ALL_TARGETS, compileOrThrow } from "./support";
+
+const FILTERS = ["tcp port 80", "ip6 protochain 17", "len > 100 and udp", "tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420", "vlan and host 10.0.0.1"];
+const LINE = /^(\d+): (\([0-9a-f]{2}\) .*?)\s+; (cbpf \d+: .+|prologue|guard|epilogue)$/;
+
+function cli(args: string[]): { code: number; out: string; err: string } {
+  try {
+    const out = execFileSync(process.execPath, ["--import", "tsx", "server/cli.ts", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return { code: 0, out, err: "" };
+  } catch (e) {
+    const x = e as { status: number; stdout: string; stderr: string };
+    return { code: x.status, out: x.stdout, err: x.stderr };
+  }
+}
+
+describe("compile --format ebpf", () => {
+  it("prints the translation with provenance (the CLI for two targets, the same function for all)", () => {
+    const prog = compileOrThrow("tcp port 80");
+    for (const target of ["xdp", "kprobe"] as const) {
+      const r = cli(["compile", "--format", "ebpf", "--target", target, "tcp", "port", "80"]);
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(formatListing(translate(prog, { target }), prog));
+    }
+    for (const target of ALL_TARGETS) {
+      const lines = formatListing(translate(prog, { target }), prog).trimEnd().split("\n");
+      for (const l of lines) expect(l).toMatch(LINE);
+      expect(new Set(lines.map((l) => l.indexOf("  ; "))).size).toBe(1);
+      expect(lines.some((l) => l.endsWith("; cbpf 0: ldh [12]"))).toBe(true);
+    }
+  });
+
+  it("a filter the target cannot express fails with the reason and the cBPF index", () => {
+    const r = cli(["compile", "--format", "ebpf", "--target", "xdp", "inbound"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cbpf 0: ldh \[type\] cannot be translated for xdp/);
+  });
+});
+
+describe.skipIf(!kernelAvailableOrWarn("eBPF listing vs verifier log"))("the listing's instruction text is the kernel's", () => {
+  for (const target of ALL_TARGETS) {
+    it(target, () => {
+      let compared = 0;
+      for (const filter of FILTERS) {
+        const prog = compileOrThrow(filter);
+        const t = translate(prog, { target });
+        const ours = new Map<number, string>();
+        for (const l of formatListing(t, prog).split("\n")) {
+          const m = LINE.exec(l);
+          if (m) ours.set(Number(m[1]), m[2]!);
+        }
+        const r = progLoad({ type: t.progType, insns: encodeProgram(t.program.raw), logLevel: 2 });
+        closeFd(r.fd);
+        expect(r.fd).toBeGreaterThanOrEqual(0);
+        for (const line of r.log.split("\n")) {
+          const m = /^(\d+): (\([0-9a-f]{2}\) [^;]*?)\s*(;.*)?$/.exec(line);
+          if (!m) continue;
+          expect({ filter, slot: Number(m[1]), text: ours.get(Number(m[1])) }).toEqual({ filter, slot: Number(m[1]), text: m[2] });
+          compared++;
+        }
+      }
+      expect(compared).toBeGreaterThan(50);
+    });
+  }
+});
