@@ -14,7 +14,7 @@ import { fmtState, fmtTnum, regTypeStr, type FormatProfile, type Scratch } from 
 import { HELPER_PROTOS, type ArgKind } from "./helpers";
 import { VerifierLog } from "./log";
 import { lo32, S32_MAX, S32_MIN, s64, U32_MAX, u64 } from "./num";
-import { CLS, cls, type CfgInfo, type SlotProgram } from "./program";
+import { CLS, cls, successors, type CfgInfo, type SlotProgram } from "./program";
 import { statesEqual } from "./prune";
 import {
   AT_PKT_END,
@@ -193,6 +193,11 @@ export class Verifier {
   private histLinked: number[] | undefined;
   private errorStart = -1;
   private readonly unbound: Reg;
+  /** Stack slots read / fully written at each instruction, as seen so far (6.18's stack liveness). */
+  private readonly stackUse = new Map<number, bigint>();
+  private readonly stackDef = new Map<number, bigint>();
+  private stackLive: bigint[] | null = null;
+  private readonly succ: number[][];
 
   constructor(
     private readonly p: SlotProgram,
@@ -203,6 +208,41 @@ export class Verifier {
     this.cur = initial;
     this.unbound = newReg();
     markUnknown(this.unbound);
+    this.succ = p.map((d) => (d ? successors(d).filter((x) => x < p.length) : []));
+  }
+
+  private recordStack(spi: number, write: boolean, full: boolean): void {
+    const idx = this.step ? this.step.insn : this.insnIdx;
+    const bit = 1n << BigInt(spi);
+    const m = write ? this.stackDef : this.stackUse;
+    if (write && !full) return;
+    const old = m.get(idx) ?? 0n;
+    if (old & bit) return;
+    m.set(idx, old | bit);
+    this.stackLive = null;
+  }
+
+  /** Slots live before each instruction, by backward dataflow over what simulation has seen. */
+  private liveStackAt(idx: number): bigint {
+    if (!this.stackLive) {
+      const n = this.p.length;
+      const live: bigint[] = new Array(n).fill(0n);
+      for (let changed = true; changed; ) {
+        changed = false;
+        for (let i = n - 1; i >= 0; i--) {
+          if (!this.p[i]) continue;
+          let out = 0n;
+          for (const x of this.succ[i]!) out |= live[x]!;
+          const v = (this.stackUse.get(i) ?? 0n) | (out & ~(this.stackDef.get(i) ?? 0n));
+          if (v !== live[i]) {
+            live[i] = v;
+            changed = true;
+          }
+        }
+      }
+      this.stackLive = live;
+    }
+    return this.stackLive[idx]!;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -217,7 +257,8 @@ export class Verifier {
     if (write) this.writes |= 1 << r;
     else this.reads |= 1 << r;
   }
-  private scratchSlot(spi: number, write: boolean): void {
+  private scratchSlot(spi: number, write: boolean, full = false): void {
+    this.recordStack(spi, write, full);
     this.scratch.stack |= 1n << BigInt(spi);
     if (write) this.stackWrites |= 1n << BigInt(spi);
     else this.stackReads |= 1n << BigInt(spi);
@@ -384,7 +425,7 @@ export class Verifier {
     for (const sl of [...list]) {
       count++;
       if (sl.branches) {
-        if (this.statesMaybeLooping(sl, cur) && statesEqual(sl, cur, live, true, this.unbound)) {
+        if (this.statesMaybeLooping(sl, cur) && statesEqual(sl, cur, live, true, this.unbound, this.liveStackAt(idx))) {
           this.fail(
             EINVAL,
             `infinite loop detected at insn ${idx}`,
@@ -393,7 +434,7 @@ export class Verifier {
           );
         }
         if (this.jmpsProcessed - this.prevJmps < 20 && this.processed - this.prevInsns < 100) addNew = false;
-      } else if (statesEqual(sl, cur, live, false, this.unbound)) {
+      } else if (statesEqual(sl, cur, live, false, this.unbound, this.liveStackAt(idx))) {
         sl.hitCnt++;
         this.propagatePrecision(sl, live);
         this.updateBranchCountsOnPrune();
@@ -521,7 +562,12 @@ export class Verifier {
         if (!has(d.dst) && !has(d.src)) return [mask, smask];
         mask |= bit(d.dst) | bit(d.src);
       }
-      if (h.linked && h.linked.some((r) => has(r))) for (const r of h.linked) mask |= bit(r);
+      if (h.linked && h.linked.some((r) => (r >= 100 ? (smask >> BigInt(r - 100)) & 1n : has(r)))) {
+        for (const r of h.linked) {
+          if (r >= 100) smask |= 1n << BigInt(r - 100);
+          else mask |= bit(r);
+        }
+      }
       return [mask, smask];
     }
     if (c === CLS.LD) {
@@ -1145,7 +1191,7 @@ export class Verifier {
     const slot = -off - 1;
     const spi = Math.floor(slot / 8);
     const st = slotAt(this.cur, spi);
-    this.scratchSlot(spi, true);
+    this.scratchSlot(spi, true, size === 8);
     const value = valueRegno >= 0 ? reg : null;
     const aligned = off % 8 === 0;
     if (value && aligned && value.type === "scalar") {
@@ -1469,12 +1515,18 @@ export class Verifier {
       return;
     }
     // Registers linked to the compared scalars (shared ids), kept for precision backtracking.
+    // Only registers live at the jump are linked (collect_linked_regs consults live_regs_before).
     const linked: number[] = [];
+    const live = this.cfg.liveBefore[insn.index]!;
     const collect = (id: number) => {
-      for (let i = 0; i < 11; i++) {
+      for (let i = 0; i < 10; i++) {
         const r = regs[i]!;
-        if (r.type === "scalar" && r.id === id && !linked.includes(i)) linked.push(i);
+        if (live & (1 << i) && r.type === "scalar" && r.id === id && !linked.includes(i)) linked.push(i);
       }
+      // Spilled copies are linked too (encoded as 100 + slot index).
+      this.cur.stack.forEach((s, spi) => {
+        if (s && isSpilled(s) && s.spilled.type === "scalar" && s.spilled.id === id && !linked.includes(100 + spi)) linked.push(100 + spi);
+      });
     };
     if (dst.type === "scalar" && dst.id) collect(dst.id);
     if (x && src.type === "scalar" && src.id) collect(src.id);
@@ -1565,7 +1617,8 @@ export class Verifier {
 
   private syncLinkedRegs(st: VState, known: Reg, linked: readonly number[]): void {
     for (const i of linked) {
-      const r = st.regs[i]!;
+      const r = i >= 100 ? st.stack[i - 100]?.spilled : st.regs[i];
+      if (!r) continue;
       if (r === known || r.type !== "scalar" || r.id !== known.id) continue;
       if ((!r.addConst && !known.addConst) || r.off === known.off) {
         copyRegInto(r, known);

@@ -3,7 +3,7 @@
  * or on internals the emulator does not reproduce line for line; `normaliseLog` removes exactly
  * those: precision backtracking (`mark_precise:`), stack-liveness (`(0) frame …`), `SCC` lines,
  * pruning lines (`N: safe`, `from P to N: safe`), register ids, and the state counters of the final
- * line. A state that the kernel printed on its own line only because precision lines came between
+ * line (and the other precision diagnostics: `force_precise:`, `frame N: propagating`). A state that the kernel printed on its own line only because precision lines came between
  * is folded back onto its instruction line, as it would have been printed without them.
  */
 import { logAlignment } from "./format";
@@ -25,7 +25,7 @@ export function normaliseLog(text: string, opts: NormaliseOptions = {}): string[
   let droppedSince = false;
   for (let i = 0; i < raw.length; i++) {
     let line = raw[i]!;
-    if (/^mark_precise: /.test(line) || /^\(\d+\) (frame \d+ insn|live stack update)/.test(line) || /^SCC (enter|exit) /.test(line)) {
+    if (/^mark_precise: /.test(line) || /^force_precise: /.test(line) || /^frame \d+: propagating /.test(line) || /^\(\d+\) (frame \d+ insn|live stack update)/.test(line) || /^SCC (enter|exit) /.test(line)) {
       droppedSince = true;
       continue;
     }

@@ -101,11 +101,12 @@ function scalarForSlot(s: StackSlot | undefined, unbound: Reg): Reg | null {
   return null;
 }
 
-function stacksafe(o: VState, c: VState, idmap: IdMap, exact: boolean, unbound: Reg): boolean {
+function stacksafe(o: VState, c: VState, idmap: IdMap, exact: boolean, unbound: Reg, liveSlots: bigint): boolean {
   const slots = o.allocated >> 3;
   for (let spi = 0; spi < slots; spi++) {
     const os = o.stack[spi];
     if (!os) continue;
+    if (!exact && !((liveSlots >> BigInt(spi)) & 1n)) continue;
     const cs = c.stack[spi];
     if (exact) {
       const ct = cs ? cs.types : ["?", "?", "?", "?", "?", "?", "?", "?"];
@@ -132,12 +133,13 @@ function stacksafe(o: VState, c: VState, idmap: IdMap, exact: boolean, unbound: 
 }
 
 /** `liveRegs`: bit i set when ri is live before the instruction. */
-export function statesEqual(old: VState, cur: VState, liveRegs: number, exact: boolean, unbound: Reg): boolean {
+/** `liveSlots`: stack slots (bit spi) that may still be read from this instruction on. */
+export function statesEqual(old: VState, cur: VState, liveRegs: number, exact: boolean, unbound: Reg, liveSlots: bigint = -1n): boolean {
   const idmap = new IdMap();
   for (let i = 0; i < 11; i++) {
     if (i < 10 && !exact && !(liveRegs & (1 << i))) continue;
     if (!regsafe(old.regs[i]!, cur.regs[i]!, idmap, exact)) return false;
   }
-  return stacksafe(old, cur, idmap, exact, unbound);
+  return stacksafe(old, cur, idmap, exact, unbound, liveSlots);
 }
 
