@@ -49,8 +49,26 @@ const HELPERS = {
 
 const STOP = S.STOP;
 
-/** JavaScript source of the filter body, or undefined if this program should not be generated. */
-export function generateSource(L: LoweredProgram, lenOverride: number | undefined): string | undefined {
+/**
+ * Where the generated body finds its packet. A single packet is `p[0..n)`; in a batch, packet i
+ * is `p[b..e)` of one shared buffer and a verdict is stored instead of returned.
+ */
+interface Frame {
+  /** Exclusive end of the packet in `p`: the bound every read is checked against. */
+  end: string;
+  /** A packet offset as an index into `p`. */
+  at: (off: string) => string;
+  /** The packet alone, for the rare helpers that need its length (netlink attributes). */
+  packet: string;
+  /** Finish with this value. */
+  ret: (value: string) => string;
+}
+
+const SINGLE: Frame = { end: "n", at: (off) => off, packet: "p", ret: (v) => `return ${v};` };
+const BATCH: Frame = { end: "e", at: (off) => `b + ${off}`, packet: "p.subarray(b, e)", ret: (v) => `{ r = ${v}; break P; }` };
+
+/** JavaScript statements for the program body, or undefined if it should not be generated. */
+function generateBody(L: LoweredProgram, F: Frame): { body: string; scratch: number[] } | undefined {
   const n = L.length;
   if (L.hasBackwardJump || n > MAX_GENERATED_INSNS) return undefined;
 
@@ -63,15 +81,16 @@ export function generateSource(L: LoweredProgram, lenOverride: number | undefine
   };
   const scratch = new Set<number>();
   const body: string[] = [];
-  const stopIfNeg = "if (v === " + STOP + ") return 0;";
+  const stopIfNeg = `if (v === ${STOP}) ${F.ret("0")}`;
+  const read = (reader: string, off: string): string => `${reader}(p, ${F.end}, ${F.at(off)})`;
 
   for (let i = 0; i < n; i++) {
     const k = L.k[i]!;
-    const load = (expr: string, dst = "a"): string => `v = ${expr}; ${stopIfNeg} ${dst} = v;`;
+    const load = (expr: string): string => `v = ${expr}; ${stopIfNeg} a = v;`;
     const ind = (reader: string): string =>
       L.op[i]! >= Op.LD_INDK_W
-        ? `o = indexOffsetKernel(x, ${k}, ${L.networkOffset}); if (o === ${STOP}) return 0; ${load(`${reader}(p, n, o)`)}`
-        : load(`${reader}(p, n, indexOffsetLibpcap(x, ${k}))`);
+        ? `o = indexOffsetKernel(x, ${k}, ${L.networkOffset}); if (o === ${STOP}) ${F.ret("0")} ${load(read(reader, "o"))}`
+        : load(read(reader, `indexOffsetLibpcap(x, ${k})`));
     const cond = (fn: string, rhs: string): string => {
       const t = L.jt[i]!;
       const f = L.jf[i]!;
@@ -83,8 +102,8 @@ export function generateSource(L: LoweredProgram, lenOverride: number | undefine
     };
     let s: string;
     switch (L.op[i]) {
-      case Op.RET_K: s = `return ${k};`; break;
-      case Op.RET_A: s = "return a;"; break;
+      case Op.RET_K: s = F.ret(String(k)); break;
+      case Op.RET_A: s = F.ret("a"); break;
       case Op.LD_IMM: s = `a = ${k};`; break;
       case Op.LDX_IMM: s = `x = ${k};`; break;
       case Op.LD_MEM: scratch.add(k); s = `a = m${k};`; break;
@@ -93,15 +112,15 @@ export function generateSource(L: LoweredProgram, lenOverride: number | undefine
       case Op.STX: scratch.add(k); s = `m${k} = x;`; break;
       case Op.LD_LEN: s = "a = wl;"; break;
       case Op.LDX_LEN: s = "x = wl;"; break;
-      case Op.LD_W: s = load(`readWord(p, n, ${k})`); break;
-      case Op.LD_H: s = load(`readHalf(p, n, ${k})`); break;
-      case Op.LD_B: s = load(`readByte(p, n, ${k})`); break;
-      case Op.LDX_MSH: s = `v = readByte(p, n, ${k}); ${stopIfNeg} x = mshValue(v);`; break;
+      case Op.LD_W: s = load(read("readWord", String(k))); break;
+      case Op.LD_H: s = load(read("readHalf", String(k))); break;
+      case Op.LD_B: s = load(read("readByte", String(k))); break;
+      case Op.LDX_MSH: s = `v = ${read("readByte", String(k))}; ${stopIfNeg} x = mshValue(v);`; break;
       case Op.LD_IND_W: case Op.LD_INDK_W: s = ind("readWord"); break;
       case Op.LD_IND_H: case Op.LD_INDK_H: s = ind("readHalf"); break;
       case Op.LD_IND_B: case Op.LD_INDK_B: s = ind("readByte"); break;
-      case Op.LOAD_FAIL: s = "return 0;"; break;
-      case Op.ANC: s = load(`ancillaryLoad(${k}, a, x, p, anc)`); break;
+      case Op.LOAD_FAIL: s = F.ret("0"); break;
+      case Op.ANC: s = load(`ancillaryLoad(${k}, a, x, ${F.packet}, anc)`); break;
       case Op.ADD_K: s = `a = aluAdd(a, ${k});`; break;
       case Op.ADD_X: s = "a = aluAdd(a, x);"; break;
       case Op.SUB_K: s = `a = aluSub(a, ${k});`; break;
@@ -136,7 +155,7 @@ export function generateSource(L: LoweredProgram, lenOverride: number | undefine
       case Op.JGE_X: s = cond("condGe", "x"); break;
       case Op.JSET_K: s = cond("condSet", String(k)); break;
       case Op.JSET_X: s = cond("condSet", "x"); break;
-      default: s = `return trap(${i});`;
+      default: s = `trap(${i});`; // throws
     }
     body.push(s);
   }
@@ -150,16 +169,65 @@ export function generateSource(L: LoweredProgram, lenOverride: number | undefine
     out.push(`/* ${i} */ ${body[i]}`);
   }
   if (closing.has(n)) out.push(`} // L${n}`);
-  out.push(`return trap(${n});`);
+  out.push(`trap(${n});`);
+  return { body: out.join("\n"), scratch: [...scratch] };
+}
 
+const registers = (scratch: readonly number[]): string =>
+  ["a = 0", "x = 0", "v = 0", "o = 0", ...scratch.map((i) => `m${i} = 0`)].join(", ");
+
+/** Source of `function (p, wireLen)` for one packet, or undefined. Exported for inspection. */
+export function generateSource(L: LoweredProgram, lenOverride: number | undefined): string | undefined {
+  const g = generateBody(L, SINGLE);
+  if (g === undefined) return undefined;
   const lenExpr = lenOverride !== undefined ? String(lenOverride >>> 0) : "wireLen === undefined ? n : wireLen >>> 0";
-  const regs = ["a = 0", "x = 0", "v = 0", "o = 0", ...[...scratch].map((i) => `m${i} = 0`)].join(", ");
+  return [`const n = p.length;`, `const wl = ${lenExpr};`, `let ${registers(g.scratch)};`, g.body].join("\n");
+}
+
+/** Source of `function (p, offsets, capLens, wireLens, out, count)` for a batch, or undefined. */
+function generateBatchSource(L: LoweredProgram, lenOverride: number | undefined): string | undefined {
+  const g = generateBody(L, BATCH);
+  if (g === undefined) return undefined;
+  const lenExpr = lenOverride !== undefined ? String(lenOverride >>> 0) : "wireLens === undefined ? n : wireLens[pi] >>> 0";
   return [
-    `const n = p.length;`,
+    "for (let pi = 0; pi < count; pi++) {",
+    "const b = offsets[pi], n = capLens[pi], e = b + n;",
     `const wl = ${lenExpr};`,
-    `let ${regs};`,
-    ...out,
+    `let ${registers(g.scratch)}, r = 0;`,
+    `P: {\n${g.body}\n}`,
+    "out[pi] = r;",
+    "}",
+    "return out;",
   ].join("\n");
+}
+
+/** The generated batch function: verdicts for `count` packets laid out in one buffer. */
+export type GeneratedBatch = (
+  p: Uint8Array,
+  offsets: ArrayLike<number>,
+  capLens: ArrayLike<number>,
+  wireLens: ArrayLike<number> | undefined,
+  out: Uint32Array,
+  count: number,
+) => Uint32Array;
+
+function instantiate<T>(src: string | undefined, params: string, L: LoweredProgram, trap: (index: number) => never): T | undefined {
+  if (src === undefined) return undefined;
+  const names = Object.keys(HELPERS);
+  const factorySource =
+    `"use strict";\n` + `const { ${names.join(", ")} } = helpers;\n` + `return function cbpfFilter(${params}) {\n${src}\n};`;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const factory = new Function("helpers", "anc", "trap", factorySource) as (
+      helpers: typeof HELPERS,
+      anc: Float64Array,
+      trap: (index: number) => never,
+    ) => T;
+    return factory(HELPERS, L.ancillary, trap);
+  } catch {
+    // CSP forbids eval, or the engine refused the source (e.g. nesting too deep): interpret instead.
+    return undefined;
+  }
 }
 
 /**
@@ -171,23 +239,14 @@ export function generateFilter(
   lenOverride: number | undefined,
   trap: (index: number) => never,
 ): CompiledFilter | undefined {
-  const src = generateSource(L, lenOverride);
-  if (src === undefined) return undefined;
-  const names = Object.keys(HELPERS);
-  const factorySource =
-    `"use strict";\n` +
-    `const { ${names.join(", ")} } = helpers;\n` +
-    `return function cbpfFilter(p, wireLen) {\n${src}\n};`;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const factory = new Function("helpers", "anc", "trap", factorySource) as (
-      helpers: typeof HELPERS,
-      anc: Float64Array,
-      trap: (index: number) => never,
-    ) => CompiledFilter;
-    return factory(HELPERS, L.ancillary, trap);
-  } catch {
-    // CSP forbids eval, or the engine refused the source (e.g. nesting too deep): interpret instead.
-    return undefined;
-  }
+  return instantiate<CompiledFilter>(generateSource(L, lenOverride), "p, wireLen", L, trap);
+}
+
+/** The batch counterpart of generateFilter. */
+export function generateBatchFilter(
+  L: LoweredProgram,
+  lenOverride: number | undefined,
+  trap: (index: number) => never,
+): GeneratedBatch | undefined {
+  return instantiate<GeneratedBatch>(generateBatchSource(L, lenOverride), "p, offsets, capLens, wireLens, out, count", L, trap);
 }

@@ -6,11 +6,14 @@ export { formatProgram, formatInsn, describeInsn, insnParts, type DumpStyle } fr
 export {
   runFilter,
   compileFilter,
+  compileBatchFilter,
   DEFAULT_MAX_STEPS,
   checkPacket,
   type RunOptions,
   type CompileOptions,
   type CompiledFilter,
+  type PacketBatch,
+  type BatchFilter,
   type CbpfSemantics,
   type CbpfSkbContext,
 } from "./interpret";

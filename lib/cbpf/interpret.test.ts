@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PlaygroundError } from "../errors";
 import { generateFilter, MAX_GENERATED_INSNS } from "./codegen";
 import type { CbpfInsn } from "./insn";
-import { compileFilter, runFilter } from "./interpret";
+import { compileBatchFilter, compileFilter, runFilter } from "./interpret";
 import { lowerProgram } from "./lower";
 import { KNOWN_OPCODES } from "./opcodes";
 import type { CbpfSkbContext } from "./semantics";
@@ -291,5 +291,60 @@ describe("compileFilter", () => {
     expect(generated).toBeTypeOf("function");
     expect(generated!(ip)).toBe(42);
     expect(compileFilter(p, { jit: false })(ip)).toBe(42);
+  });
+
+  it("filters a batch of packets in one buffer exactly as packet by packet (property)", () => {
+    fc.assert(
+      fc.property(
+        arbProgram({ maxLength: 10 }),
+        fc.array(fc.tuple(arbPacket, fc.nat(40), fc.nat(30)), { maxLength: 12 }),
+        fc.constantFrom("libpcap" as const, "kernel" as const),
+        (prog, packets, semantics) => {
+          // Lay the packets out with gaps, as in a capture file.
+          const total = packets.reduce((s, [p, gap]) => s + p.length + gap, 0);
+          const data = new Uint8Array(total).fill(0xee);
+          const offsets: number[] = [];
+          const capLens: number[] = [];
+          const wireLens: number[] = [];
+          let at = 0;
+          for (const [p, gap, extra] of packets) {
+            at += gap;
+            data.set(p, at);
+            offsets.push(at);
+            capLens.push(p.length);
+            wireLens.push(p.length + extra);
+            at += p.length;
+          }
+          const one = (run: () => unknown): unknown => {
+            try {
+              return run();
+            } catch (e) {
+              return (e as PlaygroundError).code;
+            }
+          };
+          const expected = one(() => packets.map(([p], i) => compileFilter(prog, { semantics, maxSteps: 500 })(p, wireLens[i])));
+          for (const jit of [true, false]) {
+            const batch = compileBatchFilter(prog, { semantics, jit, maxSteps: 500 });
+            const got = one(() => Array.from(batch({ data, offsets: Uint32Array.from(offsets), capLens, wireLens })));
+            expect(got, `jit ${jit}`).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("refuses a batch whose packets do not lie in its buffer", () => {
+    const f = compileBatchFilter(prog);
+    const data = new Uint8Array(100);
+    expect(() => f({ data, offsets: [90], capLens: [20] })).toThrow(/packet 0 \(offset 90, 20 bytes\) does not lie inside the 100-byte buffer/);
+    expect(() => f({ data, offsets: [0, 1], capLens: [20] })).toThrow(PlaygroundError);
+    expect(() => f({ data, offsets: [0], capLens: [20] }, new Uint32Array(0))).toThrow(PlaygroundError);
+    expect(() => f(null as unknown as { data: Uint8Array; offsets: number[]; capLens: number[] })).toThrow(PlaygroundError);
+    const single = compileFilter(prog);
+    expect(Array.from(f({ data: ip, offsets: [0, 0], capLens: [20, 14], wireLens: [20, 1000] }))).toEqual([
+      single(ip, 20),
+      single(ip.subarray(0, 14), 1000),
+    ]);
   });
 });
