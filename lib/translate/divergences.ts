@@ -1,7 +1,9 @@
 /**
  * Where a translated program may legitimately decide differently from libpcap's `bpf_filter`
  * (the project's oracle, `tcpdump -r`): listed once, here, each with the predicate the
- * differential tests use to whitelist exactly the cases it explains.
+ * differential tests use to whitelist exactly the cases it explains. lib/cbpf/divergences.ts
+ * lists how libpcap and the kernel's *classic* BPF differ; where an entry here is the same
+ * phenomenon, `cbpf` names that entry (a test checks the names exist).
  *
  * Not listed because the translation reproduces libpcap exactly: division by X = 0 (returns 0),
  * shifts by X >= 32 (A = 0), `[x+k]` with X + k >= 2^32 or >= 2^31 (no wrap-around: no match),
@@ -22,7 +24,7 @@ import {
   SKF_AD_OFF,
   type CbpfInsn,
 } from "../cbpf";
-import { createStepper } from "../cbpf/stepper";
+import { createStepper } from "../cbpf";
 import { MAX_PACKET_OFF } from "./direct";
 import { isHeaderRelative } from "./offsets";
 import { DEFAULT_LOOP_BOUND } from "./translate";
@@ -54,6 +56,8 @@ export interface Divergence {
   readonly targets: readonly Target[];
   /** What happens and why, in a sentence or two (shown in the UI and docs). */
   readonly explanation: string;
+  /** The entry of lib/cbpf's libpcap-vs-kernel table describing the same phenomenon, if any. */
+  readonly cbpf?: string;
   /** True when this divergence can explain a different verdict on this case. */
   applies(c: DivergenceCase): boolean;
 }
@@ -81,6 +85,7 @@ export const DIVERGENCES: readonly Divergence[] = [
   {
     id: "pktlen",
     title: "ld #pktlen is not the wire length",
+    cbpf: "len",
     targets: ["socket", "tc", "xdp", "kprobe"],
     explanation:
       "libpcap's `len` is the original length from the capture header. XDP only has the frame it was given " +
@@ -103,6 +108,7 @@ export const DIVERGENCES: readonly Divergence[] = [
   {
     id: "loop-bound",
     title: "backward jumps are unrolled a bounded number of times",
+    cbpf: "backward-ja",
     targets: ["socket", "tc", "xdp", "kprobe"],
     explanation:
       "libpcap's protochain loops over IPv6/IPv4 extension headers with a backward jump. The verifier needs " +
@@ -117,6 +123,7 @@ export const DIVERGENCES: readonly Divergence[] = [
   {
     id: "ancillary",
     title: "Linux ancillary loads read sk_buff metadata",
+    cbpf: "ancillary",
     targets: ["socket", "tc", "xdp", "kprobe"],
     explanation:
       "`ld [SKF_AD_OFF + n]` (inbound/outbound, ifindex, vlan offload...) is skb metadata in the kernel; " +
@@ -128,6 +135,7 @@ export const DIVERGENCES: readonly Divergence[] = [
   {
     id: "header-relative",
     title: "SKF_NET_OFF / SKF_LL_OFF offsets address headers",
+    cbpf: "negative-offset",
     targets: ["socket"],
     explanation:
       "On the socket target LD_ABS keeps the kernel's meaning of `ld [SKF_NET_OFF + n]` and `[SKF_LL_OFF + n]` " +

@@ -280,3 +280,12 @@ describe("body mode", () => {
 });
 
 const BPF_MISC_TXA = 0x87;
+
+describe("divergence list", () => {
+  it("cross-references existing lib/cbpf entries and has unique ids", async () => {
+    const { DIVERGENCES } = await import("./index");
+    const cbpf = await import("../cbpf");
+    expect(new Set(DIVERGENCES.map((d) => d.id)).size).toBe(DIVERGENCES.length);
+    for (const d of DIVERGENCES) if (d.cbpf !== undefined) expect(cbpf.divergence(d.cbpf)?.id).toBe(d.cbpf);
+  });
+});

@@ -84,7 +84,12 @@ export interface TranslateOptions {
   readonly result?: ResultSpec;
   /** Overrides of the target's default register convention. */
   readonly abi?: Partial<TranslateAbi>;
-  /** kprobe: offsets in `struct sk_buff` (default: this machine's Linux 6.18 x86_64 layout). */
+  /**
+   * kprobe: offsets in `struct sk_buff`. Default: lib/ebpf's SKB_LAYOUT_6_18_X86_64, the offsets
+   * of this machine's Linux 6.18 x86_64 kernel as its BTF (/sys/kernel/btf/vmlinux) gives them;
+   * tests/translate/skb-layout.test.ts re-reads them from the running kernel's BTF with a small
+   * BTF reader and fails if they differ. Another kernel build needs its own layout.
+   */
   readonly skbLayout?: SkbLayout;
   /** kprobe whole mode: offset of the skb argument in `struct pt_regs` (default 112, `di`). */
   readonly skbArgOffset?: number;
