@@ -1252,8 +1252,8 @@ export class Verifier {
       if (size !== 8 || spillSize !== 8) {
         if (st.spilled.type !== "scalar") this.fail(EACCES, "invalid size of register fill");
         if (!dst) return;
-        const narrowOk = size <= spillSize && (off % 8 === 0 || (8 - spillSize) <= ((off % 8) + 8) % 8);
-        if (size <= spillSize && narrowOk && ((-off - 1) % 8) + 1 - 8 + spillSize >= 0 && off % size === 0 && (((off % 8) + 8) % 8) + size <= 8) {
+        // bpf_stack_narrow_access_ok (little-endian): the fill starts at the slot's lowest byte.
+        if (size <= spillSize && off % 8 === 0) {
           if (size === 4 && spillSize === 4 && regWidth(st.spilled) <= 32) this.assignScalarIdBeforeMov(st.spilled);
           copyRegInto(dst, st.spilled);
           if (size !== 4 || spillSize !== 4) dst.id = 0;
