@@ -12,6 +12,8 @@ import type { Target, TranslateResult } from "../translate/types";
 export interface EmulationResult {
   text: string;
   accepted: boolean;
+  /** Why the verifier refused, in its words and in plain language. */
+  error?: { message: string; insn: number | null; summary: string; hint: string };
 }
 
 export interface Engines {

@@ -34,7 +34,7 @@ describe("runPipeline", () => {
       // Count what tcpdump keeps by letting it write the matches (its text output may wrap lines).
       const out = join(dir, "out.pcap");
       tcpdump(["-r", file, "-w", out, filter]);
-      expect(r.verdicts.cbpf.matched, filter).toBe(readCapture(readFileSync(out)).packets.length);
+      expect(r.verdicts.cbpf.matched, filter).toBe(readCapture(new Uint8Array(readFileSync(out))).packets.length);
       expect(r.verdicts.count).toBe(packets.length);
     }
   });

@@ -7,7 +7,8 @@
 import { formatProgram } from "../cbpf";
 import type { CbpfInsn } from "../cbpf/insn";
 import { validateProgram } from "../cbpf/validate";
-import { formatRawAt, OP_LD_IMM64, type Assembled } from "../ebpf";
+import { OP_LD_IMM64, type Assembled } from "../ebpf";
+import { formatListing, listingLines } from "../translate/listing";
 import { isPlaygroundError } from "../errors";
 import type { Target, TranslateResult } from "../translate/types";
 import type { Engines } from "./engines";
@@ -76,54 +77,69 @@ export function cbpfView(insns: readonly CbpfInsn[]): CbpfView {
 }
 
 function unavailableEbpf(target: Target, status: EbpfView["status"], message: string): EbpfView {
-  return { status, message, target, lines: [], text: "", slotOfLine: [], lineOfSlot: [], provenance: [], linesByCbpf: [], notes: [] };
+  return { status, message, target, lines: [], text: "", slotOfLine: [], lineOfSlot: [], provenance: [], linesByCbpf: [], registerRoles: {}, notes: [] };
 }
 
-/** The listing: one line per instruction, `N: (op) text`, N being the slot as the verifier numbers it. */
-export function ebpfView(t: TranslateResult, cbpfLength: number): EbpfView {
-  const raw = t.program.raw;
-  const lines: string[] = [];
-  const slotOfLine: number[] = [];
-  const lineOfSlot: number[] = new Array<number>(raw.length).fill(0);
-  const provenance: EbpfView["provenance"] = [];
-  const linesByCbpf: number[][] = Array.from({ length: cbpfLength }, () => []);
-  for (let slot = 0; slot < raw.length; slot++) {
-    const line = lines.length;
-    lineOfSlot[slot] = line;
-    lines.push(`${slot}: ${formatRawAt(raw, slot)}`);
-    slotOfLine.push(slot);
-    const prov = t.provenance[slot] ?? { origin: "prologue" as const };
-    provenance.push(prov);
-    if (prov.origin === "cbpf") linesByCbpf[prov.index]?.push(line);
-    if (raw[slot]!.code === OP_LD_IMM64 && slot + 1 < raw.length) {
-      slot++;
-      lineOfSlot[slot] = line;
-    }
-  }
+/**
+ * The listing exactly as lib/translate prints it (`N: (op) text  ; provenance`, N the slot as the
+ * verifier numbers it), so the pane and `bpf-playground compile --format ebpf` show the same text.
+ */
+export function ebpfView(t: TranslateResult, cbpf: readonly CbpfInsn[]): EbpfView {
+  const listing = listingLines(t, cbpf);
+  const lineOfSlot: number[] = new Array<number>(t.program.raw.length).fill(Math.max(0, listing.length - 1));
+  const linesByCbpf: number[][] = Array.from({ length: cbpf.length }, () => []);
+  listing.forEach((l, line) => {
+    lineOfSlot[l.slot] = line;
+    if (l.slot + 1 < lineOfSlot.length && t.program.raw[l.slot]!.code === OP_LD_IMM64) lineOfSlot[l.slot + 1] = line;
+    if (l.provenance.origin === "cbpf") linesByCbpf[l.provenance.index]?.push(line);
+  });
   return {
     status: "ok",
     target: t.target,
-    lines,
-    text: lines.join("\n") + (lines.length > 0 ? "\n" : ""),
-    slotOfLine,
+    lines: listing.map((l) => l.text),
+    text: formatListing(t, cbpf),
+    slotOfLine: listing.map((l) => l.slot),
     lineOfSlot,
-    provenance,
+    provenance: listing.map((l) => l.provenance),
     linesByCbpf,
     stats: t.stats,
+    registerRoles: registerRoles(t),
     notes: [...t.notes],
     progType: t.progType,
   };
 }
 
+/** The register convention of a translation, in words, for hovers. */
+function registerRoles(t: TranslateResult): Record<string, string> {
+  const roles: Record<string, string[]> = {};
+  const add = (reg: string | undefined, what: string) => {
+    if (reg === undefined) return;
+    (roles[reg] ??= []).push(what);
+  };
+  const abi = t.abi;
+  add(abi.a, "cBPF accumulator A");
+  add(abi.x, "cBPF index register X");
+  add(abi.tmp, "scratch for guards and address arithmetic");
+  add(abi.ind, "bounds-checked pointer for [x + k] loads");
+  add(abi.result, "the filter's result");
+  add(abi.ctx, "the program context");
+  add(abi.packetStart, "first packet byte (data)");
+  add(abi.packetEnd, "one past the last packet byte (data_end)");
+  const out: Record<string, string> = {};
+  for (const [reg, what] of Object.entries(roles)) out[reg] = what.join("; ");
+  return out;
+}
+
 const LOG_INSN = /^(\d+): \([0-9a-f]{2}\)/;
 
-export function traceView(text: string, accepted: boolean): TraceView {
+export function traceView(text: string, accepted: boolean, error?: TraceView["error"]): TraceView {
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   return {
     status: "ok",
     text,
     accepted,
+    ...(error ? { error } : {}),
     slotOfLine: lines.map((l) => {
       const m = LOG_INSN.exec(l);
       return m ? Number(m[1]) : null;
@@ -146,13 +162,13 @@ function translateStage(insns: readonly CbpfInsn[], target: Target, engines: Eng
   } catch (e) {
     return { ebpf: unavailableEbpf(target, "error", messageOf(e)), trace: unavailableTrace("unavailable", "needs the translated program"), program: null };
   }
-  const ebpf = ebpfView(t, insns.length);
+  const ebpf = ebpfView(t, insns);
   let trace: TraceView;
   if (!engines.emulate) trace = unavailableTrace("unavailable", "the verifier emulator is not part of this build yet");
   else {
     try {
       const r = engines.emulate(t.program, t.progType, target);
-      trace = traceView(r.text, r.accepted);
+      trace = traceView(r.text, r.accepted, r.error);
     } catch (e) {
       trace = unavailableTrace("error", messageOf(e));
     }
@@ -224,4 +240,12 @@ export function runEbpfVerdicts(state: PipelineState, opts: RunOptions = {}): En
   const program = tr.program;
   const pid = cache.packetsId(state.packets);
   return cache.verdicts.get(`e|${pid}|${state.dlt}|${tkey}`, () => ebpfVerdicts(program, state.target, state.packets, state.dlt));
+}
+
+/** The translated program for the debugger (from the cache when the panes already showed it). */
+export function translatedProgram(insns: readonly CbpfInsn[], target: Target, opts: RunOptions = {}): { program: Assembled | null; ebpf: EbpfView } {
+  const cache = opts.cache ?? new PipelineCache();
+  const engines = opts.engines ?? defaultEngines;
+  const tr = cache.translation.get(`${target}|${programKey(insns)}`, () => translateStage(insns, target, engines));
+  return { program: tr.program, ebpf: tr.ebpf };
 }

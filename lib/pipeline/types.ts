@@ -56,6 +56,8 @@ export interface EbpfView {
   /** For each cBPF instruction, the listing lines made from it. */
   linesByCbpf: number[][];
   stats?: TranslateStats;
+  /** What the translation keeps in each register it uses ("r6": "cBPF A (accumulator)"). */
+  registerRoles: Record<string, string>;
   notes: string[];
   progType?: number;
 }
@@ -66,6 +68,8 @@ export interface TraceView {
   /** The verifier log (log_level 2 format) as the emulator reproduces it. */
   text: string;
   accepted: boolean | null;
+  /** When refused: the verifier's message, where, and a plain-language explanation. */
+  error?: { message: string; insn: number | null; summary: string; hint: string };
   /** For each log line, the instruction slot it is about (null for state-only or summary lines). */
   slotOfLine: (number | null)[];
 }

@@ -19,6 +19,8 @@ import "monaco-editor/features/cursorUndo/register";
 import "monaco-editor/features/bracketMatching/register";
 import "monaco-editor/features/lineSelection/register";
 import "monaco-editor/editor/contrib/suggest/browser/suggestController";
+import { registerLanguages } from "./languages";
+import { defineThemes } from "./themes";
 
 declare global {
   interface Window {
@@ -34,6 +36,8 @@ type Env = { getWorker(workerId: string, label: string): Worker };
   },
 };
 
+registerLanguages(monaco);
+defineThemes(monaco);
 window.monaco = monaco;
 
 export { monaco };

@@ -1,0 +1,70 @@
+/** Shared steps for the e2e specs: open the IDE, type a filter, read Monaco models, ask tcpdump. */
+import { expect, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const SCREENSHOTS = join(__dirname, "screenshots");
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** tcpdump's stdout for these arguments (the oracle); stderr is dropped. */
+export function tcpdump(args: string[]): string {
+  return execFileSync("tcpdump", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+}
+
+/** tcpdump's error text for a filter it refuses ("syntax error", "illegal port number ..."). */
+export function tcpdumpError(filter: string): string {
+  try {
+    execFileSync("tcpdump", ["-y", "EN10MB", "-d", filter], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    const err = String((e as { stderr?: string }).stderr ?? "");
+    const line = err.split("\n").find((l) => l.startsWith("tcpdump: "));
+    if (line) return line.slice("tcpdump: ".length);
+  }
+  throw new Error(`tcpdump accepted ${filter}`);
+}
+
+/** How many packets of a capture tcpdump keeps for a filter. */
+export function tcpdumpCount(file: string, filter: string): number {
+  const out = execFileSync("tcpdump", ["-r", file, "--count", filter], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const m = /(\d+) packets?/.exec(out);
+  if (!m) throw new Error(`unexpected tcpdump --count output: ${out}`);
+  return Number(m[1]);
+}
+
+export async function openIde(page: Page, url = "/"): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => !!window.monaco && !!window.__bpfp?.result?.cbpf, null, { timeout: 30_000 });
+}
+
+export async function modelText(page: Page, uriSuffix: string): Promise<string> {
+  return page.evaluate((suffix) => window.monaco!.editor.getModels().find((m) => m.uri.toString().endsWith(suffix))?.getValue() ?? "", uriSuffix);
+}
+
+/** Replace the filter by typing it, as a user would. */
+export async function typeFilter(page: Page, text: string): Promise<void> {
+  const box = page.getByTestId("filter-input");
+  await box.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type(text, { delay: 5 });
+  await page.keyboard.press("Escape"); // close the suggestion widget
+  await expect.poll(() => modelText(page, "filter.pcap")).toBe(text);
+}
+
+/** Wait until the panes show the compilation of `filter`. */
+export async function waitForFilter(page: Page, filter: string): Promise<void> {
+  await page.waitForFunction((f) => window.__bpfp?.lastFilterShown === f && !!window.__bpfp.result?.cbpf, filter, { timeout: 20_000 });
+}
+
+/** Replace the filter in one edit, as a paste does (no intermediate texts get compiled). */
+export async function pasteFilter(page: Page, text: string): Promise<void> {
+  await page.evaluate((t) => {
+    const model = window.monaco!.editor.getModels().find((m) => m.uri.toString().endsWith("filter.pcap"))!;
+    model.pushEditOperations([], [{ range: model.getFullModelRange(), text: t }], () => null);
+  }, text);
+}
