@@ -2,7 +2,7 @@
  * Runs a filter over every packet of a capture with one engine. Each distinct link type in the file
  * gets its own compiled program, as libpcap would compile the filter for that interface.
  */
-import { readCapture, type CapturedPacket, type CaptureInterface } from "../lib/pcap";
+import { readCapture, type CapturedPacket, type CaptureReadResult } from "../lib/pcap";
 import { compileFilter as compileCbpfFast, type CbpfInsn } from "../lib/cbpf";
 import { compileFilter } from "./native/libpcap";
 import type { PlaygroundError } from "../lib/errors";
@@ -52,16 +52,19 @@ export function registerEngine(name: Engine, factory: EngineFactory): void {
 
 export async function runCapture(req: RunRequest): Promise<RunOutcome> {
   const capture = readCapture(req.capture);
-  const outcome = await evaluatePackets(req, capture.packets, capture.interfaces);
+  const outcome = await evaluatePackets(req, capture);
   return outcome.ok ? { ...outcome, captureError: capture.error } : outcome;
 }
 
-/** Evaluates already-read packets; the interfaces give each link type's snaplen. */
+/**
+ * Evaluates already-read packets. The filter is compiled per link type as libpcap compiles it for
+ * a capture file of that byte order (what `tcpdump -r` runs), with the interface's snaplen.
+ */
 export async function evaluatePackets(
   req: Omit<RunRequest, "capture">,
-  packets: readonly CapturedPacket[],
-  interfaces: readonly CaptureInterface[],
+  capture: Pick<CaptureReadResult, "packets" | "interfaces" | "byteOrder">,
 ): Promise<RunOutcome> {
+  const { packets, interfaces } = capture;
   const factory = ENGINES[req.engine];
   if (!factory) return { ok: false, error: `engine "${req.engine}" is not available yet` };
   const verdicts = new Map<number, PacketVerdict>();
@@ -70,7 +73,10 @@ export async function evaluatePackets(
     if (!snaplenByDlt.has(itf.dlt)) snaplenByDlt.set(itf.dlt, itf.snaplen || 262144);
   }
   for (const [dlt, snaplen] of snaplenByDlt) {
-    const compiled = compileFilter({ filter: req.filter, dlt, snaplen, optimize: req.optimize, netmask: req.netmask });
+    const compiled = compileFilter({
+      filter: req.filter, dlt, snaplen, optimize: req.optimize, netmask: req.netmask,
+      savefile: { bigEndian: capture.byteOrder === "big" },
+    });
     if (!compiled.ok) return { ok: false, error: compiled.error };
     verdicts.set(dlt, await factory(compiled.insns, dlt, req));
   }

@@ -34,7 +34,7 @@ export async function runApplyConformance(sharedDir: string, engines: readonly E
     const itf = capture.interfaces[0]!;
     const netmask = netmaskOf(block.netmask);
     for (const optimize of [true, false]) {
-      const compiled = compileFilter({ filter: block.expr, dlt: itf.dlt, snaplen: itf.snaplen || 262144, optimize, netmask });
+      const compiled = compileFilter({ filter: block.expr, dlt: itf.dlt, snaplen: itf.snaplen || 262144, optimize, netmask, savefile: { bigEndian: capture.byteOrder === "big" } });
       if (!compiled.ok) {
         if (optimize) report.rejectedBy1103++;
         break;
@@ -44,7 +44,7 @@ export async function runApplyConformance(sharedDir: string, engines: readonly E
       const libpcapValues = capture.packets.map((p) => bpfFilter(compiled.insns, p.data, p.origLen));
       if (optimize && libpcapValues.every((v, i) => v === block.results[i])) report.agreeWithCorpus++;
       for (const engine of engines) {
-        const ours = await evaluatePackets({ filter: block.expr, engine, target: "socket", optimize, netmask }, capture.packets, capture.interfaces);
+        const ours = await evaluatePackets({ filter: block.expr, engine, target: "socket", optimize, netmask }, capture);
         const where = `${block.name} (${block.expr}) ${optimize ? "opt" : "unopt"} ${engine}`;
         if (!ours.ok) {
           report.disagreements.push(`${where}: ${ours.error}`);

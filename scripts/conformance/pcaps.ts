@@ -74,7 +74,7 @@ export async function runPcapsConformance(sharedDir: string, engines: readonly E
     const dlt = [...dlts][0]!;
     const snaplen = read.interfaces[0]!.snaplen || 262144;
     for (const filter of CAPTURE_FILTERS) {
-      if (!compileFilter({ filter, dlt, snaplen, optimize: true, netmask: 0 }).ok) {
+      if (!compileFilter({ filter, dlt, snaplen, optimize: true, netmask: 0, savefile: { bigEndian: read.byteOrder === "big" } }).ok) {
         report.skippedNoCompile++;
         continue;
       }
@@ -84,7 +84,7 @@ export async function runPcapsConformance(sharedDir: string, engines: readonly E
         continue;
       }
       for (const engine of engines) {
-        const ours = await evaluatePackets({ filter, engine, target: "socket", optimize: true, netmask: 0 }, read.packets, read.interfaces);
+        const ours = await evaluatePackets({ filter, engine, target: "socket", optimize: true, netmask: 0 }, read);
         report.comparisons++;
         if (!ours.ok) {
           report.disagreements.push(`${path} [${filter}] ${engine}: ${ours.error}`);

@@ -13,6 +13,10 @@
 import * as koffi from "koffi";
 import { PlaygroundError } from "../../lib/errors";
 import type { CbpfInsn } from "../../lib/cbpf/insn";
+import { dltToLinkType } from "../../lib/pcap/linktypes";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** libpcap's PCAP_NETMASK_UNKNOWN: "no netmask", which makes `ip broadcast` fail. */
 export const PCAP_NETMASK_UNKNOWN = 0xffffffff;
@@ -27,6 +31,7 @@ type KoffiFn = (...args: unknown[]) => unknown;
 interface Bindings {
   readonly version: string;
   readonly openDead: KoffiFn;
+  readonly openOffline: KoffiFn;
   readonly close: KoffiFn;
   readonly compile: KoffiFn;
   readonly geterr: KoffiFn;
@@ -67,6 +72,7 @@ function bindings(): Bindings {
   const b: Bindings = {
     version: String(fn("pcap_lib_version", "const char *", [])()),
     openDead: fn("pcap_open_dead", "void *", ["int", "int"]),
+    openOffline: fn("pcap_open_offline", "void *", ["const char *", "void *"]),
     close: fn("pcap_close", "void", ["void *"]),
     // _Out_ makes koffi copy the filled bpf_program back into the JS object we pass.
     compile: fn("pcap_compile", "int", ["void *", koffi.out(progPtr), "const char *", "int", "uint32_t"]),
@@ -99,6 +105,13 @@ export interface CompileFilterOptions {
   optimize?: boolean;
   /** Host byte order. Default PCAP_NETMASK_UNKNOWN (0xffffffff). tcpdump -d without -i passes 0. */
   netmask?: number;
+  /**
+   * Compile as libpcap does for a capture file (`tcpdump -r`), not for a live handle. The code can
+   * differ: on NULL/LOOP/ENC the address family is checked against the BSD values a file may hold
+   * (and byte-swapped when the file's byte order is not the host's), and `inbound` or `ifindex`
+   * are refused on Ethernet savefiles.
+   */
+  savefile?: { bigEndian: boolean };
 }
 
 export type CompileFilterResult =
@@ -127,7 +140,47 @@ function deadHandle(b: Bindings, dlt: number, snaplen: number): unknown {
 }
 
 /**
- * Compile a filter with `pcap_compile` on a `pcap_open_dead` handle. Errors come back as libpcap's
+ * A handle on a capture file that holds only a pcap header for this link type: libpcap then
+ * compiles exactly as `tcpdump -r` does for such a file. The file is removed once opened.
+ */
+function savefileHandle(b: Bindings, dlt: number, snaplen: number, bigEndian: boolean): unknown {
+  const key = `file/${dlt}/${snaplen}/${bigEndian ? "be" : "le"}`;
+  const found = b.handles.get(key);
+  if (found !== undefined) return found;
+  const linkType = dltToLinkType(dlt);
+  if (linkType < 0) return deadHandle(b, dlt, snaplen);
+  const header = new DataView(new ArrayBuffer(24));
+  const le = !bigEndian;
+  header.setUint32(0, 0xa1b2c3d4, le);
+  header.setUint16(4, 2, le);
+  header.setUint16(6, 4, le);
+  header.setUint32(16, snaplen, le);
+  header.setUint32(20, linkType, le);
+  const dir = mkdtempSync(join(tmpdir(), "bpfpg-pcap-"));
+  const file = join(dir, "header.pcap");
+  try {
+    writeFileSync(file, new Uint8Array(header.buffer));
+    const errbuf = new Uint8Array(512);
+    const p = b.openOffline(file, errbuf);
+    if (!p) {
+      const text = new TextDecoder().decode(errbuf.subarray(0, Math.max(0, errbuf.indexOf(0))));
+      throw new PlaygroundError("libpcap/open", `pcap_open_offline for link type ${dlt} failed: ${text}`);
+    }
+    if (b.handles.size >= MAX_OPEN_HANDLES) {
+      const [oldestKey, oldest] = b.handles.entries().next().value as [string, unknown];
+      b.handles.delete(oldestKey);
+      b.close(oldest);
+    }
+    b.handles.set(key, p);
+    return p;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Compile a filter with `pcap_compile` on a `pcap_open_dead` handle (or a savefile handle, see
+ * `savefile`). Errors come back as libpcap's
  * `pcap_geterr` text, unchanged. Invalid options (not the filter) throw PlaygroundError.
  * Host names in the filter trigger a blocking DNS lookup (see the top of this file).
  */
@@ -151,7 +204,9 @@ export function compileFilter(opts: CompileFilterOptions): CompileFilterResult {
     });
   }
   const b = bindings();
-  const p = deadHandle(b, opts.dlt, snaplen);
+  const p = opts.savefile
+    ? savefileHandle(b, opts.dlt, snaplen, opts.savefile.bigEndian)
+    : deadHandle(b, opts.dlt, snaplen);
   const prog: { bf_len?: number; bf_insns?: unknown } = {};
   const rc = b.compile(p, prog, opts.filter, opts.optimize === false ? 0 : 1, netmask) as number;
   if (rc !== 0) return { ok: false, error: String(b.geterr(p)) };
