@@ -8,8 +8,6 @@
  * shorter than 64 KiB.
  */
 import {
-  BPF_PROG_TYPE_SCHED_CLS,
-  BPF_PROG_TYPE_XDP,
   SK_BUFF,
   XDP_MD,
   alu32,
@@ -30,7 +28,7 @@ import { emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
 import { refuse, type Decoded } from "./decode";
 import type { IndRange } from "./guards";
 import { SIZE_NAME, toHost, type Env, type Strategy } from "./strategy";
-import type { Target, TranslateAbi } from "./types";
+import type { TranslateAbi } from "./types";
 
 /** The verifier's MAX_PACKET_OFF. */
 export const MAX_PACKET_OFF = 0xffff;
@@ -170,6 +168,3 @@ export function clampCopy(env: Env, buf: number, bytes: number, avail: RegName, 
   copy();
   e.label(skip);
 }
-
-export const DIRECT_PROG_TYPE = { xdp: BPF_PROG_TYPE_XDP, tc: BPF_PROG_TYPE_SCHED_CLS } as const;
-export type DirectTarget = Extract<Target, "xdp" | "tc">;
