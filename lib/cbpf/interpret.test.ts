@@ -160,9 +160,16 @@ describe.skipIf(pcap === null || !hasTcpdump())("real filters agree with bpf_fil
         p[55] = 1;
         return p;
       });
+    // Compiled once per filter: the property is about packets.
+    const compiled = progs.map((prog) => ({ prog, jit: compileFilter(prog), interp: compileFilter(prog, { jit: false }) }));
     fc.assert(
       fc.property(fc.oneof(crafted, arbPacket), (packet) => {
-        for (const prog of progs) expect(allExecutors(prog, packet, packet.length, "libpcap")).toBe(pcap!.bpfFilter(prog, packet, packet.length));
+        for (const { prog, jit, interp } of compiled) {
+          const expected = pcap!.bpfFilter(prog, packet, packet.length);
+          expect(jit(packet)).toBe(expected);
+          expect(interp(packet)).toBe(expected);
+          expect(runFilter(prog, packet)).toBe(expected);
+        }
       }),
       { numRuns: 400 },
     );
@@ -213,7 +220,7 @@ describe.skipIf(!kernelOk)("kernel semantics agree with the running kernel (pack
       if (validateProgram(prog, "kernel").length === 0) for (const packet of [pkt, pkt.subarray(0, 20)]) jobs.push({ prog, packet });
     }
     expect(jobs.length).toBeGreaterThan(2 * (OPS.length - 4));
-    const random = fc.sample(fc.tuple(arbProgram({ maxLength: 14 }), arbFrame), { numRuns: 2500, seed: 20240607 });
+    const random = fc.sample(fc.tuple(arbProgram({ maxLength: 14 }), arbFrame), { numRuns: 1600, seed: 20240607 });
     for (const [raw, packet] of random) {
       const prog = forLibpcap(raw).map((p) =>
         (p.code === 0x64 || p.code === 0x74) && p.k >= 32 ? { ...p, k: p.k % 32 } : p,
@@ -222,7 +229,7 @@ describe.skipIf(!kernelOk)("kernel semantics agree with the running kernel (pack
       if (validateProgram(prog, "kernel").length > 0) continue;
       jobs.push({ prog, packet });
     }
-    expect(jobs.length).toBeGreaterThan(1500);
+    expect(jobs.length).toBeGreaterThan(1000);
     check(jobs, kernelRun(jobs));
   });
 });

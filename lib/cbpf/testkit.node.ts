@@ -99,19 +99,36 @@ export function loadLibpcap(): Libpcap | null {
   try {
     if (k === null) throw new Error("no koffi");
     const lib = k.load("libpcap.so.0.8");
+    // Programs go over as raw struct bpf_insn bytes (a typed array is passed as a pointer without
+    // copying), encoded here independently of the code under test and cached per program.
+    // One instruction at a time is cheapest as a struct; whole programs as bytes.
     k.struct("cbpf_test_insn", { code: "uint16_t", jt: "uint8_t", jf: "uint8_t", k: "uint32_t" });
     const image = lib.func("char *bpf_image(const cbpf_test_insn *insn, int n)");
-    const filter = lib.func(
-      "uint32_t bpf_filter(const cbpf_test_insn *pc, const uint8_t *p, uint32_t wirelen, uint32_t buflen)",
-    );
-    const validate = lib.func("int bpf_validate(const cbpf_test_insn *f, int len)");
-    const arr = (prog: readonly CbpfInsn[]): CbpfInsn[] => prog.map((p) => ({ code: p.code, jt: p.jt, jf: p.jf, k: p.k >>> 0 }));
+    const filter = lib.func("uint32_t bpf_filter(const uint8_t *pc, const uint8_t *p, uint32_t wirelen, uint32_t buflen)");
+    const validate = lib.func("int bpf_validate(const uint8_t *f, int len)");
+    const cache = new WeakMap<readonly CbpfInsn[], Uint8Array>();
+    const bytes = (prog: readonly CbpfInsn[]): Uint8Array => {
+      let b = cache.get(prog);
+      if (b === undefined) {
+        b = new Uint8Array(Math.max(prog.length, 1) * 8);
+        const v = new DataView(b.buffer);
+        prog.forEach((p, i) => {
+          v.setUint16(i * 8, p.code, true);
+          v.setUint8(i * 8 + 2, p.jt);
+          v.setUint8(i * 8 + 3, p.jf);
+          v.setUint32(i * 8 + 4, p.k >>> 0, true);
+        });
+        cache.set(prog, b);
+      }
+      return b;
+    };
+    const one = new Uint8Array(1);
     libpcap = {
-      bpfImage: (insn, n) => image(arr([insn])[0], n) as string,
+      bpfImage: (insn, n) => image({ code: insn.code, jt: insn.jt, jf: insn.jf, k: insn.k >>> 0 }, n) as string,
+      // bpf_filter needs a valid pointer even for an empty packet.
       bpfFilter: (prog, packet, wireLen) =>
-        // bpf_filter reads the array of structs; an empty packet still needs a valid pointer.
-        filter(arr(prog), packet.length > 0 ? packet : new Uint8Array(1), wireLen ?? packet.length, packet.length) as number,
-      bpfValidate: (prog) => (validate(arr(prog), prog.length) as number) !== 0,
+        filter(bytes(prog), packet.length > 0 ? packet : one, wireLen ?? packet.length, packet.length) as number,
+      bpfValidate: (prog) => (validate(bytes(prog), prog.length) as number) !== 0,
     };
   } catch {
     libpcap = null;
