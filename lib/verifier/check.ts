@@ -66,7 +66,7 @@ import {
   tnumSubreg,
   tnumWithSubreg,
 } from "./tnum";
-import { stateView, type TraceStep } from "./trace";
+import { LazyStep, snapshot, type TraceStep } from "./trace";
 
 export const EACCES = 13;
 export const EINVAL = 22;
@@ -105,6 +105,8 @@ export interface CheckOptions {
   insnLimit: number;
   /** Level 1 keeps only the failing path (pop_stack rewinds the log). */
   level: 1 | 2;
+  /** Record the per-instruction trace. */
+  trace: boolean;
 }
 
 interface PushedBranch {
@@ -188,7 +190,8 @@ export class Verifier {
   private stackReads = 0n;
   private stackWrites = 0n;
   private pathId = 0;
-  private step: TraceStep | null = null;
+  private step: LazyStep | null = null;
+  private curInsn = 0;
   private histSpi: number | undefined;
   private histLinked: number[] | undefined;
   private errorStart = -1;
@@ -212,7 +215,7 @@ export class Verifier {
   }
 
   private recordStack(spi: number, write: boolean, full: boolean): void {
-    const idx = this.step ? this.step.insn : this.insnIdx;
+    const idx = this.curInsn;
     const bit = 1n << BigInt(spi);
     const m = write ? this.stackDef : this.stackUse;
     if (write && !full) return;
@@ -305,7 +308,11 @@ export class Verifier {
               this.log.print("");
               this.log.print(`from ${this.prevInsnIdx} to ${idx}: safe`);
             } else this.log.print(`${idx}: safe`);
-            this.trace.push({ path: this.pathId, insn: idx, text: formatInsn(insn), before: stateView(this.cur), after: null, reads: [], writes: [], stackReads: [], stackWrites: [], pruned: true });
+            if (this.opts.trace) {
+              const st = new LazyStep(this.pathId, idx, formatInsn(insn), snapshot(this.cur));
+              st.pruned = true;
+              this.trace.push(st);
+            }
             if (!this.processExit()) break;
             doPrintState = true;
             continue;
@@ -322,8 +329,9 @@ export class Verifier {
         this.stackReads = this.stackWrites = 0n;
         this.histSpi = undefined;
         this.histLinked = undefined;
-        this.step = { path: this.pathId, insn: idx, text: formatInsn(insn), before: stateView(this.cur), after: null, reads: [], writes: [], stackReads: [], stackWrites: [] };
-        this.trace.push(this.step);
+        this.curInsn = idx;
+        this.step = this.opts.trace ? new LazyStep(this.pathId, idx, formatInsn(insn), snapshot(this.cur)) : null;
+        if (this.step) this.trace.push(this.step);
         this.prevInsnIdx = idx;
         let exited = false;
         try {
@@ -359,16 +367,19 @@ export class Verifier {
 
   private finishStep(exited: boolean): void {
     const s = this.step;
-    if (!s) return;
-    const bits = (m: number) => [...Array(11).keys()].filter((i) => m & (1 << i));
-    const slots = (m: bigint) => [...Array(STACK_SLOTS).keys()].filter((i) => (m >> BigInt(i)) & 1n).map((i) => (-i - 1) * 8);
-    s.reads.push(...bits(this.reads));
-    s.writes.push(...bits(this.writes));
-    s.stackReads.push(...slots(this.stackReads));
-    s.stackWrites.push(...slots(this.stackWrites));
-    if (!exited && this.errorStart < 0) s.after = stateView(this.cur);
+    if (s) {
+      for (let i = 0; i < 11; i++) {
+        if (this.reads & (1 << i)) s.reads.push(i);
+        if (this.writes & (1 << i)) s.writes.push(i);
+      }
+      for (let i = 0; i < STACK_SLOTS; i++) {
+        if ((this.stackReads >> BigInt(i)) & 1n) s.stackReads.push((-i - 1) * 8);
+        if ((this.stackWrites >> BigInt(i)) & 1n) s.stackWrites.push((-i - 1) * 8);
+      }
+      if (!exited && this.errorStart < 0) s.afterSnap = snapshot(this.cur);
+    }
     // Record the instruction in the path's history (for precision backtracking).
-    this.cur.hist = this.histNode(s.insn);
+    this.cur.hist = this.histNode(this.curInsn);
   }
 
   private histNode(idx: number): HistNode {

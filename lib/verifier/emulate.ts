@@ -23,6 +23,8 @@ export interface EmulateOptions {
   maps?: Readonly<Record<number, MapInfo>> | ReadonlyMap<number, MapInfo>;
   /** 2 (default): every path with the header; 1: only the failing path. */
   logLevel?: 1 | 2;
+  /** Record the structured trace (default true); false makes emulation of large programs faster. */
+  trace?: boolean;
 }
 
 export interface VerifierError {
@@ -115,7 +117,7 @@ export function emulate(program: readonly RawInsn[] | Uint8Array, opts: EmulateO
       lines.push(`${scc}${String(i).padStart(3)}: ${mask} ${formatInsn(d)}`);
     }
   }
-  const v = new Verifier(p, cfg, { progType: opts.progType, profile, maps, insnLimit: profile.insnLimit, level }, initialState());
+  const v = new Verifier(p, cfg, { progType: opts.progType, profile, maps, insnLimit: profile.insnLimit, level, trace: opts.trace ?? true }, initialState());
   const r = v.run();
   // Level 1 keeps the failing path only; a successful load leaves just the summary line.
   const body = level === 1 && r.accepted ? v.log.lines.slice(-1) : v.log.lines;

@@ -101,3 +101,68 @@ export function stateView(s: VState): StateView {
   }
   return { regs, stack };
 }
+
+/** A cheap copy of a state, turned into a StateView only when someone looks at it. */
+export interface Snapshot {
+  readonly regs: readonly Reg[];
+  readonly stack: VState["stack"];
+}
+
+export function snapshot(s: VState): Snapshot {
+  return {
+    regs: s.regs.map((r) => ({ ...r })),
+    stack: s.stack.map((x) => (x ? { types: [...x.types], spilled: { ...x.spilled } } : undefined)),
+  };
+}
+
+/**
+ * One trace step whose state views are computed on first access (building them for every step of
+ * a large program costs more than the simulation itself).
+ */
+export class LazyStep implements TraceStep {
+  private beforeView: StateView | undefined;
+  private afterView: StateView | null | undefined;
+  afterSnap: Snapshot | null = null;
+  readonly reads: number[] = [];
+  readonly writes: number[] = [];
+  readonly stackReads: number[] = [];
+  readonly stackWrites: number[] = [];
+  branch?: TraceStep["branch"];
+  pruned?: boolean;
+  error?: string;
+
+  constructor(
+    readonly path: number,
+    readonly insn: number,
+    readonly text: string,
+    private readonly beforeSnap: Snapshot,
+  ) {}
+
+  get before(): StateView {
+    return (this.beforeView ??= stateView(this.beforeSnap as VState));
+  }
+  get after(): StateView | null {
+    if (this.afterView === undefined) this.afterView = this.afterSnap ? stateView(this.afterSnap as VState) : null;
+    return this.afterView;
+  }
+  set after(v: StateView | null) {
+    this.afterView = v;
+  }
+
+  toJSON(): TraceStep {
+    return {
+      path: this.path,
+      insn: this.insn,
+      text: this.text,
+      before: this.before,
+      after: this.after,
+      reads: this.reads,
+      writes: this.writes,
+      stackReads: this.stackReads,
+      stackWrites: this.stackWrites,
+      ...(this.branch ? { branch: this.branch } : {}),
+      ...(this.pruned ? { pruned: true } : {}),
+      ...(this.error !== undefined ? { error: this.error } : {}),
+    };
+  }
+}
