@@ -1,0 +1,151 @@
+/**
+ * The CLI contract (ARCHITECTURE.md section 5), exercised through the real `bpf-playground` binary:
+ * what outside checks run is what we test.
+ */
+import { describe, it, expect } from "vitest";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readCapture, writePcap } from "../lib/pcap";
+import { tcpdumpMatches, TCPDUMP } from "./support/tcpdump-oracle";
+
+const BIN = join(__dirname, "..", "bin", "bpf-playground.mjs");
+
+interface Ran { code: number; stdout: string; stderr: string }
+
+function run(file: string, args: string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(file, args, { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+const cli = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+
+describe("bpf-playground compile", () => {
+  const cases: [string, string[]][] = [
+    ["tcp port 80", []],
+    ["tcp port 80", ["--no-optimize"]],
+    ["ip broadcast", []],
+    ["vlan and udp", []],
+    ["ip6 protochain 6", []],
+    ["ip", ["--dlt", "RAW"]],
+    ["tcp port 80", ["--dlt", "LINUX_SLL"]],
+    ["host 198.18.0.1", ["--dlt", "LINUX_SLL2", "--format", "ddd"]],
+    ["udp port 53", ["--format", "dd"]],
+    ["", []],
+  ];
+  it.each(cases)("%s %j prints exactly what tcpdump prints", async (filter, flags) => {
+    const tcpdumpFlags: string[] = [];
+    for (let i = 0; i < flags.length; i++) {
+      const f = flags[i]!;
+      if (f === "--no-optimize") tcpdumpFlags.push("-O");
+      else if (f === "--dlt") tcpdumpFlags.push("-y", flags[++i]!);
+      else if (f === "--format") tcpdumpFlags.push(`-${flags[++i]}`);
+    }
+    if (!tcpdumpFlags.some((f) => f.startsWith("-d"))) tcpdumpFlags.push("-d");
+    const [ours, theirs] = await Promise.all([cli("compile", filter, ...flags), run(TCPDUMP, [...tcpdumpFlags, "--", filter])]);
+    expect(theirs.code).toBe(0);
+    expect(ours.code).toBe(0);
+    expect(ours.stdout).toBe(theirs.stdout);
+  });
+
+  it("takes a link type by number as well as by name", async () => {
+    const [a, b] = await Promise.all([cli("compile", "tcp port 80", "--dlt", "113"), cli("compile", "tcp port 80", "--dlt", "linux_sll")]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it("takes an unquoted filter as tcpdump does", async () => {
+    const [a, b] = await Promise.all([cli("compile", "tcp", "port", "80"), cli("compile", "tcp port 80")]);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it.each(["tcp port", "host 999.1.1.1", "ether host zz:00:00:00:00:00", "ip and and tcp"])(
+    "rejects %j with status 1 and libpcap's message",
+    async (filter) => {
+      const [ours, theirs] = await Promise.all([cli("compile", filter), run(TCPDUMP, ["-d", "--", filter])]);
+      expect(theirs.code).not.toBe(0);
+      expect(ours.code).toBe(1);
+      const message = theirs.stderr.split("\n").find((l) => l.startsWith("tcpdump: "))!.slice("tcpdump: ".length);
+      expect(ours.stderr).toContain(message);
+      expect(ours.stdout).toBe("");
+    },
+  );
+
+  it("prints JSON with the instructions", async () => {
+    const r = await cli("compile", "ip", "--format", "json");
+    const parsed = JSON.parse(r.stdout) as { insns: { code: number }[] };
+    expect(parsed.insns.length).toBeGreaterThan(1);
+  });
+
+  it("refuses unknown options and link types clearly", async () => {
+    const a = await cli("compile", "ip", "--frobnicate");
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain("unknown option --frobnicate");
+    const b = await cli("compile", "ip", "--dlt", "NOPE");
+    expect(b.code).toBe(1);
+    expect(b.stderr).toContain("NOPE");
+  });
+});
+
+describe("bpf-playground run --engine cbpf", () => {
+  const samples = ["http.pcap", "dns-and-icmp.pcap", "vlan-mpls.pcap", "ipv6-ext.pcap", "sll2.pcap", "raw-ip.pcap", "loopback.pcap"];
+  const filters = ["tcp port 80", "udp", "ip6", "vlan or mpls", "icmp or icmp6", "len > 200"];
+
+  it.each(samples)("agrees with tcpdump -r on public/samples/%s", async (name) => {
+    const path = join(__dirname, "..", "public", "samples", name);
+    const cap = readCapture(new Uint8Array(readFileSync(path)));
+    const dlt = cap.interfaces[0]!.dlt;
+    for (const filter of filters) {
+      const ours = await cli("run", filter, "--pcap", path, "--json");
+      const theirs = await tcpdumpMatches(cap.packets, dlt, filter, cap.interfaces[0]!.snaplen);
+      if (!theirs.ok) {
+        expect(ours.code, `${name} ${filter}`).toBe(1);
+        continue;
+      }
+      expect(ours.code, ours.stderr).toBe(0);
+      const out = JSON.parse(ours.stdout) as { total: number; matched: number; results: boolean[] };
+      expect(out.total).toBe(cap.packets.length);
+      expect(out.results).toEqual(theirs.matches);
+      expect(out.matched).toBe(theirs.matches.filter(Boolean).length);
+    }
+  });
+
+  it("keeps the packets before a truncation, names the offset and exits 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfpg-cli-"));
+    const full = readFileSync(join(__dirname, "..", "public", "samples", "http.pcap"));
+    const cut = full.subarray(0, full.length - 10);
+    const path = join(dir, "cut.pcap");
+    writeFileSync(path, cut);
+    const r = await cli("run", "tcp", "--pcap", path, "--json");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/byte \d+/);
+    const out = JSON.parse(r.stdout) as { total: number };
+    expect(out.total).toBe(readCapture(new Uint8Array(full)).packets.length - 1);
+  });
+
+  it("says so when the file is not a capture or does not exist", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfpg-cli-"));
+    const path = join(dir, "junk.pcap");
+    writeFileSync(path, "this is not a capture file at all");
+    const a = await cli("run", "ip", "--pcap", path);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/byte 0|not a/i);
+    const b = await cli("run", "ip", "--pcap", join(dir, "missing.pcap"));
+    expect(b.code).toBe(1);
+    expect(b.stderr).toContain("missing.pcap");
+  });
+
+  it("prints a per-packet table without --json", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bpfpg-cli-"));
+    const path = join(dir, "two.pcap");
+    const eth = (type: number) => Uint8Array.from([...Array(12).fill(1), type >> 8, type & 255, ...Array(46).fill(0)]);
+    writeFileSync(path, writePcap([{ data: eth(0x0806) }, { data: eth(0x86dd) }], { linkType: 1 }));
+    const r = await cli("run", "arp", "--pcap", path);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("1 of 2 packets matched");
+  });
+});
