@@ -6,7 +6,7 @@
 import { compileFilter, resolveDlt, type CompileFilterOptions, type CompileFilterResult } from "../native/libpcap";
 import { closeFd } from "../native/libc";
 import { ifNameToIndex } from "../native/libc";
-import { loadProgram, type LoadOptions, type LoadResult } from "../kernel/load";
+import type { LoadOptions, LoadResult } from "../kernel/load";
 import { progInfo, dumpProgram, type ProgInfo, type ProgDump } from "../kernel/inspect";
 import { kernelInfo, type KernelInfo } from "../kernel/kernel-info";
 import { ArrayMap, RingBuffer } from "../kernel/maps";
@@ -14,7 +14,7 @@ import { attachXdp, attachTcx, attachSocketFilter, attachKprobe, attachRawTracep
 import { skbLayout, type SkbLayout } from "../kernel/btf";
 import { DemoNetwork, type TrafficOptions, type TrafficRun } from "../kernel/netns";
 import type { ProgKind } from "../kernel/prog-types";
-import { PacketRunner, type PacketRun } from "./test-runner";
+import { PacketRunner, loadRetrying, type PacketRun } from "./test-runner";
 
 export interface Counters {
   total: number;
@@ -114,7 +114,7 @@ export function realBackend(): KernelBackend {
     kernelInfo: () => kernelInfo(),
     compileFilter,
     resolveDlt,
-    loadProgram,
+    loadProgram: (opts) => loadRetrying(opts),
     progInfo,
     dumpProgram,
     testRunner: (fd, kind) => new PacketRunner(fd, kind),

@@ -13,12 +13,27 @@ import { SyscallError, errnoName } from "../native/errno";
 import { frameForTestRun, ETH_HLEN } from "../kernel/test-run";
 import type { ProgKind } from "../kernel/prog-types";
 import { PlaygroundError } from "../../lib/errors";
+import { loadProgram as kernelLoad, type LoadOptions, type LoadResult } from "../kernel/load";
+
+/**
+ * BPF_PROG_LOAD, again when it fails with EAGAIN. The verifier stops with EAGAIN whenever a
+ * signal is pending for the loading thread (do_check checks signal_pending), and the agent's
+ * children (traffic source, namespace holder, tcpdump in tests) exiting send SIGCHLD: a program
+ * would be "rejected" for a reason that has nothing to do with it.
+ */
+export function loadRetrying(opts: LoadOptions, load: (o: LoadOptions) => LoadResult = kernelLoad): LoadResult {
+  let r = load(opts);
+  for (let retry = 0; !r.ok && r.errnoName === "EAGAIN" && retry < 10; retry++) r = load(opts);
+  return r;
+}
 
 export type PacketRun =
   | { ok: true; retval: number; durationNs: number }
   | { ok: false; code: string; message: string; errno?: number; errnoName?: string };
 
 const ATTR_SIZE = 80;
+const EINTR = 4;
+const MAX_RETRIES = 5;
 const MAX_DATA = 65535 + ETH_HLEN;
 /** What an skb test run accepts with 4 KiB pages (measured by the kernel layer). */
 const SKB_TEST_RUN_MAX = 3712;
@@ -52,7 +67,10 @@ export class PacketRunner {
     v.setUint32(8, data.length, true); // data_size_in
     v.setBigUint64(16, this.#data.address, true); // data_in
     v.setUint32(32, repeat, true); // repeat
-    const { ret, errno } = sysBpf(BPF_PROG_TEST_RUN, this.#attr, ATTR_SIZE);
+    let { ret, errno } = sysBpf(BPF_PROG_TEST_RUN, this.#attr, ATTR_SIZE);
+    // With repeat > 1 the kernel gives up with EINTR when a signal is pending (a child exiting,
+    // SIGCHLD): not the packet's fault, so run it again.
+    for (let retry = 0; ret < 0 && errno === EINTR && retry < MAX_RETRIES; retry++) ({ ret, errno } = sysBpf(BPF_PROG_TEST_RUN, this.#attr, ATTR_SIZE));
     if (ret < 0) {
       const name = errnoName(errno);
       const hint = name === "EINVAL" && this.kind !== "xdp" && data.length > SKB_TEST_RUN_MAX ? ` (${data.length} bytes exceed what an skb test run takes, ${SKB_TEST_RUN_MAX})` : "";

@@ -1,0 +1,163 @@
+/**
+ * `run --engine kernel --target T`: the filter translated for T, loaded into the running kernel
+ * (root), and run on every packet with BPF_PROG_TEST_RUN. The verdict is the program's return
+ * value, which for the "return" epilogue is the cBPF return value itself (0 = no match).
+ *
+ * What the kernel can run, per target and link type (server/kernel/test-run.ts has the framing):
+ * - socket: every link type. The kernel's skb test run eats a 14-byte Ethernet header, so one is
+ *   made up in front of the packet and a socket filter sees the packet itself at offset 0, as an
+ *   AF_PACKET socket filter does, whatever the capture's link type.
+ * - tc, xdp: Ethernet (EN10MB) only. Their programs read the frame from its first byte, and the
+ *   kernel insists that the first 14 bytes are an Ethernet header; a raw-IP or cooked capture
+ *   would be seen 14 bytes off. Other link types are refused with a message saying so rather
+ *   than wrapped, because a wrapped packet would give a translated program's offsets another
+ *   meaning (and `ld #pktlen` another value) than libpcap gives them.
+ * - kprobe: no test run exists for it (its programs run on live traffic: use the agent).
+ *
+ * Ethernet frames a tc/xdp test run refuses (shorter than 14 bytes; for tc, an IPv4/IPv6
+ * EtherType with a truncated IP header, which 6.18 rejects with EINVAL; for xdp, frames beyond
+ * the 3520 linear bytes a test run gives) run through the same filter translated as a socket
+ * filter, which sees the same bytes at the same offsets. Each such frame is reported through
+ * `onNote`; the CLI prints one line about it on stderr.
+ *
+ * Known divergences from `tcpdump -r` (lib/translate/divergences.ts): `len` is the captured length
+ * under BPF_PROG_TEST_RUN, not the length on the wire, so it differs on truncated packets.
+ */
+import { PlaygroundError } from "../../lib/errors";
+import { encodeProgram } from "../../lib/ebpf";
+import { translate, type Target } from "../../lib/translate";
+import type { CbpfInsn } from "../../lib/cbpf";
+import type { CapturedPacket } from "../../lib/pcap";
+import { kernelUnavailableReason } from "../kernel/kernel-info";
+import { closeFd } from "../native/libc";
+import { PacketRunner, loadRetrying, type PacketRun } from "../agent/test-runner";
+import { targetOf } from "./ebpf";
+import type { EngineFactory, PacketVerdict } from "../run-capture";
+
+export const DLT_EN10MB = 1;
+/** Linear bytes an XDP test run gives a program without BPF_F_XDP_HAS_FRAGS (4 KiB pages). */
+const XDP_LINEAR_MAX = 3520;
+
+/** Why `run --engine kernel` cannot use this target for this link type, or null when it can. */
+export function kernelRunRefusal(target: Target, dlt: number): string | null {
+  if (target === "kprobe") {
+    return "BPF_PROG_TEST_RUN cannot run kprobe programs on packets; use --target socket, tc or xdp (or attach the kprobe target to live traffic through the agent)";
+  }
+  if ((target === "tc" || target === "xdp") && dlt !== DLT_EN10MB) {
+    return `the kernel's ${target} test run takes Ethernet frames; this capture's link type (DLT ${dlt}) has none, so a ${target} program would see the packet 14 bytes off. Use --target socket, which sees the packet at offset 0 for every link type`;
+  }
+  return null;
+}
+
+function loadTranslated(program: readonly CbpfInsn[], target: Target): number {
+  const translated = translate(program, { target });
+  const opts = { insns: encodeProgram(translated.program.raw), type: target, name: `bpg_run_${target}` };
+  // Without a log the verifier runs about twice as fast; a rejection is loaded again for its log.
+  let r = loadRetrying({ ...opts, logLevel: 0 });
+  if (!r.ok) r = loadRetrying({ ...opts, logLevel: 1 });
+  if (!r.ok) {
+    throw new PlaygroundError("run/kernel-rejected", `the kernel rejected the translated ${target} program (${r.errnoName}):\n${r.log}`);
+  }
+  return r.fd;
+}
+
+export interface KernelVerdicts {
+  /** The program's return value for one packet (captured bytes; link type as compiled). */
+  verdict(data: Uint8Array, index?: number): number;
+  /** Frames that ran as a socket filter because the target's test run refuses them. */
+  readonly fallbacks: number;
+  /** Closes the programs and frees the buffers. */
+  close(): void;
+}
+
+const FALLBACK_CODES = new Set(["kernel/test-run", "kernel/test-run-short-l3"]);
+
+/** Loads the translation of `program` for `target` and returns a per-packet runner. */
+export function kernelVerdicts(
+  program: readonly CbpfInsn[],
+  dlt: number,
+  target: Target,
+  onNote?: (note: string) => void,
+): KernelVerdicts {
+  const refusal = kernelRunRefusal(target, dlt);
+  if (refusal) throw new PlaygroundError("run/kernel-target", refusal);
+  const fd = loadTranslated(program, target);
+  const runner = new PacketRunner(fd, target);
+  let fallback: { fd: number; runner: PacketRunner } | null = null;
+  let fallbacks = 0;
+  let closed = false;
+
+  const viaSocket = (data: Uint8Array, why: string, index: number | undefined): PacketRun => {
+    if (!fallback) {
+      const sfd = loadTranslated(program, "socket");
+      fallback = { fd: sfd, runner: new PacketRunner(sfd, "socket") };
+    }
+    fallbacks++;
+    onNote?.(`packet ${index === undefined ? "" : `${index + 1} `}ran as a socket filter: ${why}`);
+    return fallback.runner.run(data, dlt);
+  };
+
+  return {
+    get fallbacks() {
+      return fallbacks;
+    },
+    verdict(data, index) {
+      if (closed) throw new PlaygroundError("run/kernel-closed", "the kernel engine was closed");
+      let r: PacketRun;
+      if (target === "xdp" && data.length > XDP_LINEAR_MAX) {
+        r = viaSocket(data, `an XDP test run gives a program only the first ${XDP_LINEAR_MAX} bytes of a ${data.length}-byte frame`, index);
+      } else {
+        r = runner.run(data, dlt);
+        if (!r.ok && target !== "socket" && FALLBACK_CODES.has(r.code)) r = viaSocket(data, r.message, index);
+      }
+      if (!r.ok) {
+        throw new PlaygroundError(r.code, `packet ${index === undefined ? "" : `${index + 1} `}(${data.length} bytes): ${r.message}`);
+      }
+      return r.retval;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      runner.close();
+      closeFd(fd);
+      if (fallback) {
+        const f = fallback as { fd: number; runner: PacketRunner };
+        f.runner.close();
+        closeFd(f.fd);
+      }
+    },
+  };
+}
+
+// Programs made for `run` live until the verdict function is collected or the process exits.
+const open = new Set<KernelVerdicts>();
+const collected = new FinalizationRegistry<KernelVerdicts>((k) => {
+  k.close();
+  open.delete(k);
+});
+let exitHook = false;
+
+export const kernelEngine: EngineFactory = async (program, dlt, request) => {
+  const target = targetOf(request.target);
+  const refusal = kernelRunRefusal(target, dlt);
+  if (refusal) throw new PlaygroundError("run/kernel-target", refusal);
+  const why = kernelUnavailableReason();
+  if (why) throw new PlaygroundError("run/kernel-unavailable", `--engine kernel loads programs into the running kernel, which is not possible here: ${why}`);
+  let noted = false;
+  const k = kernelVerdicts(program, dlt, target, (note) => {
+    if (noted) return;
+    noted = true;
+    process.stderr.write(`bpf-playground: note: frames the kernel does not test-run on ${target} run through the socket-filter translation of the same filter (first: ${note})\n`);
+  });
+  open.add(k);
+  if (!exitHook) {
+    exitHook = true;
+    process.on("exit", () => {
+      for (const x of open) x.close();
+    });
+  }
+  let index = 0;
+  const verdict = ((p: CapturedPacket) => k.verdict(p.data, index++)) satisfies PacketVerdict;
+  collected.register(verdict, k);
+  return verdict;
+};
