@@ -36,23 +36,10 @@ const ldh = (k: number) => insn(BPF_LD | BPF_H | BPF_ABS, k);
 const ldb = (k: number) => insn(BPF_LD | BPF_B | BPF_ABS, k);
 const jeq = (k: number, jt: number, jf: number) => insn(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf);
 
-function ctxFor(target: Target, data: Uint8Array): ContextSpec {
-  switch (target) {
-    case "xdp":
-      return { kind: "xdp", packet: data };
-    case "kprobe": {
-      // A minimal kprobe context is built by the engine in server/; here the interpreter's own
-      // helper is enough (skb->len = captured length).
-      return { kind: "kprobe" } as ContextSpec;
-    }
-    default:
-      return { kind: target, packet: data };
-  }
-}
-
+/** Runs an xdp/socket/tc translation (kprobe contexts are exercised in tests/translate). */
 function run(t: TranslateResult, data: Uint8Array): number {
-  if (t.target === "kprobe") throw new Error("use the engine context for kprobe");
-  const r = createRunner(t.program, t.target).run(ctxFor(t.target, data));
+  const ctx: ContextSpec = t.target === "xdp" ? { kind: "xdp", packet: data } : { kind: t.target as "socket" | "tc", packet: data };
+  const r = createRunner(t.program, t.target).run(ctx);
   if (r.fault) throw new Error(r.fault.message);
   return r.retval;
 }

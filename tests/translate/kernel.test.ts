@@ -252,6 +252,35 @@ describe.skipIf(!available)("BPF_PROG_TEST_RUN agrees with the interpreter", () 
     });
   }
 
+  it("socket with socketAccess skb_load_bytes (the body-mode strategy) as a whole program", () => {
+    const problems: string[] = [];
+    let runs = 0;
+    for (const filter of sample) {
+      let t: TranslateResult;
+      try {
+        t = translate(compileOrThrow(filter, "RAW"), { target: "socket", socketAccess: "skb_load_bytes" });
+      } catch {
+        continue;
+      }
+      const { fd, log } = load(t);
+      if (fd < 0) {
+        problems.push(`"${filter}" rejected:\n${log}`);
+        continue;
+      }
+      for (const data of packets) {
+        runs++;
+        const k = kernelValue(fd, data);
+        const i = interpreterValue(t, data);
+        if (k !== i) {
+          problems.push(`"${filter}" on ${Buffer.from(data).toString("hex")}: kernel ${k}, interpreter ${i}`);
+          break;
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(runs).toBeGreaterThan(packets.length * 10);
+  });
+
   it(`kprobe: the probe-read translation, run by the kernel inside an XDP host, equals the interpreter's kprobe run`, () => {
     // BPF_PROG_TEST_RUN cannot run kprobes; bpf_probe_read_kernel works from XDP too (root), so
     // the body-mode kprobe translation runs there on the frame's bytes (r4/r5 = data/data_end).
