@@ -37,8 +37,8 @@ import {
   type CbpfInsn,
   type CbpfSkbContext,
 } from "../../lib/cbpf";
-import { createRunner } from "../../lib/ebpf";
-import { divergencesFor, translate } from "../../lib/translate";
+import { assemble, createRunner, exit, ldx, type AsmItem } from "../../lib/ebpf";
+import { divergencesFor, translate, type TranslateResult } from "../../lib/translate";
 import { ALL_TARGETS, compileOrThrow, libpcapValue, runTranslated, unexplained } from "./support";
 
 const ret = (k: number) => insn(BPF_RET | BPF_K, k);
@@ -287,3 +287,25 @@ describe("ancillary loads on socket and tc follow the kernel's cBPF", () => {
 
 const BPF_TAX_CODE = TAX;
 
+
+describe("body mode behaves like the whole program", () => {
+  /** A host program in the pwru stub shape: r4/r5 = packet bounds, body, result label, exit. */
+  function hosted(prog: CbpfInsn[], target: "xdp" | "tc"): TranslateResult {
+    const body = translate(prog, { target, mode: "body", resultLabel: "host_result", labelPrefix: "flt" });
+    const [dataOff, endOff] = target === "xdp" ? [0, 4] : [76, 80];
+    const items: AsmItem[] = [ldx("u32", "r4", "r1", dataOff), ldx("u32", "r5", "r1", endOff), ...body.insns, { kind: "label", name: "host_result" }, exit()];
+    return { ...body, program: assemble(items) };
+  }
+
+  it("xdp and tc, on a sample of real filters", () => {
+    const packets = [frame(60), frame(20), frame(100, (i) => (i === 12 ? 8 : i === 13 ? 0 : i === 14 ? 0x45 : i === 23 ? 6 : i))];
+    for (const filter of ["tcp port 80", "ip6 protochain 17", "len > 50", "udp and ip[8] < 64", "tcp[tcpflags] & tcp-syn != 0"]) {
+      const prog = compileOrThrow(filter);
+      for (const target of ["xdp", "tc"] as const) {
+        const whole = translate(prog, { target });
+        const body = hosted(prog, target);
+        for (const p of packets) expect({ filter, target, v: runTranslated(body, p) }).toEqual({ filter, target, v: runTranslated(whole, p) });
+      }
+    }
+  });
+});
