@@ -1,7 +1,9 @@
 /**
- * Talks to POST /api/compile while the user types: the first keystroke after a pause goes out at
- * once, later ones at most every 100 ms (the last one always), a superseded request is aborted,
- * and every answer is cached so that typing back over old text costs nothing.
+ * Talks to POST /api/compile while the user types. At most one request is in flight: a keystroke
+ * while the service is idle goes out at once (no fixed delay, so a single edit reaches the panes
+ * fast); keystrokes while a request is in flight are coalesced and the newest text goes out as
+ * soon as that request answers, or after 100 ms, aborting it, if it is slow (a stale answer is
+ * never shown). Every answer is cached, so typing back over old text costs nothing.
  */
 import type { CompileResponse } from "../../server/web/compile-handler";
 
@@ -14,14 +16,13 @@ export interface CompileParams {
   optimize: boolean;
 }
 
-const INTERVAL_MS = 100;
+const STALE_MS = 100;
 const CACHE_SIZE = 256;
 
 export class CompileClient {
   private readonly cache = new Map<string, CompileResponse>();
-  private inflight: AbortController | null = null;
+  private inflight: { key: string; ac: AbortController } | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private lastSent = -Infinity;
   private latest: { key: string; params: CompileParams } | null = null;
 
   constructor(private readonly deliver: (params: CompileParams, result: CompileResponse, ms: number) => void) {}
@@ -35,31 +36,38 @@ export class CompileClient {
     this.latest = { key, params };
     const hit = this.cache.get(key);
     if (hit) {
-      this.cancelPending();
       this.deliver(params, hit, 0);
       return;
     }
-    const wait = this.lastSent + INTERVAL_MS - performance.now();
-    if (wait <= 0 && this.timer === null) this.send();
-    else if (this.timer === null) this.timer = setTimeout(() => this.send(), Math.max(wait, 0));
-  }
-
-  private cancelPending(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.inflight?.abort();
-    this.inflight = null;
+    if (this.inflight?.key === key) return;
+    if (!this.inflight) {
+      this.send();
+      return;
+    }
+    // Busy: the newest text goes out when the current request answers, or in 100 ms at the latest.
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.inflight?.ac.abort();
+      this.inflight = null;
+      this.send();
+    }, STALE_MS);
   }
 
   private send(): void {
-    this.timer = null;
     const job = this.latest;
-    if (!job) return;
-    this.inflight?.abort();
+    if (!job || this.cache.has(job.key)) return;
     const ac = new AbortController();
-    this.inflight = ac;
-    this.lastSent = performance.now();
-    const t0 = this.lastSent;
+    this.inflight = { key: job.key, ac };
+    const t0 = performance.now();
+    const settle = () => {
+      if (this.inflight?.ac === ac) this.inflight = null;
+      if (this.timer !== null) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      // Text typed meanwhile goes out now.
+      if (!this.inflight && this.latest && this.latest.key !== job.key) this.request(this.latest.params);
+    };
     fetch("/api/compile", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -70,15 +78,15 @@ export class CompileClient {
       .then((result) => {
         if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
         this.cache.set(job.key, result);
-        if (this.inflight === ac) this.inflight = null;
         if (this.latest?.key === job.key) this.deliver(job.params, result, performance.now() - t0);
+        settle();
       })
       .catch((e: unknown) => {
         if (ac.signal.aborted) return;
-        if (this.inflight === ac) this.inflight = null;
         if (this.latest?.key === job.key) {
           this.deliver(job.params, { ok: false, error: `cannot reach the compile service: ${e instanceof Error ? e.message : String(e)}`, badRequest: true }, 0);
         }
+        settle();
       });
   }
 }

@@ -1,6 +1,6 @@
 /** One pure function from the editor state to everything the panes show, and its helpers. */
 export * from "./types";
-export { runPipeline, runEbpfVerdicts, translatedProgram, PipelineCache, programKey, cbpfView, ebpfView, traceView, type RunOptions } from "./run";
+export { runPipeline, runEbpfVerdicts, PENDING, ebpfVerdictJob, translatedProgram, type VerdictJob, PipelineCache, programKey, cbpfView, ebpfView, traceView, type RunOptions } from "./run";
 export { contextFor, networkOffset, type Engines, type EmulationResult } from "./engines";
 export { defaultEngines } from "./default-engines";
 export { cbpfVerdicts, ebpfVerdicts, findMismatches } from "./verdicts";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseProgram } from "../cbpf/parse";
 import { generateMix } from "../craft";
 import { readCapture, writePcap } from "../pcap";
-import { PipelineCache, runPipeline } from "./run";
+import { PipelineCache, ebpfVerdictJob, runPipeline } from "./run";
 import { decodeShare, encodeShare, captureForShare } from "./share";
 import { RunStatus, type PipelineState } from "./types";
 
@@ -46,6 +46,26 @@ describe("runPipeline", () => {
     const bad = runPipeline({ ...s, cbpf: { ok: false, error: "syntax error" } });
     expect(bad.cbpf).toBeNull();
     expect(bad.compileError).toBe("syntax error");
+  });
+
+  it("translates, traces and runs eBPF on every packet, whole or a slice at a time, agreeing with cBPF", () => {
+    for (const target of ["socket", "xdp", "tc", "kprobe"] as const) {
+      const s = { ...state("tcp port 80 or udp", packets), target };
+      const r = runPipeline(s);
+      expect(r.ebpf.status, target).toBe("ok");
+      expect(r.ebpf.lines.length).toBeGreaterThan(r.cbpf!.insns.length);
+      expect(r.trace.status).toBe("ok");
+      expect(r.trace.accepted).toBe(true);
+      // Known divergences (truncated frames, len) aside, the generated traffic has none here.
+      expect(r.verdicts.ebpf.matched, target).toBe(r.verdicts.cbpf.matched);
+      expect(Array.from(r.verdicts.mismatches), target).toEqual([]);
+      const job = ebpfVerdictJob(s, { cache: new PipelineCache() });
+      let rounds = 0;
+      while (!job.advance(37)) rounds++;
+      expect(rounds).toBeGreaterThan(5);
+      expect(Array.from(job.result().values)).toEqual(Array.from(r.verdicts.ebpf.values));
+      expect(Array.from(job.result().runs)).toEqual(Array.from(r.verdicts.ebpf.runs));
+    }
   });
 
   it("reuses cached work for the same program and packets", () => {

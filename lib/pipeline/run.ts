@@ -30,6 +30,10 @@ export function programKey(insns: readonly CbpfInsn[]): string {
 class Memo<V> {
   private readonly map = new Map<string, V>();
   constructor(private readonly size: number) {}
+  /** The value for a key, if present (no computing). */
+  peek(key: string): V | undefined {
+    return this.map.get(key);
+  }
   get(key: string, make: () => V): V {
     const hit = this.map.get(key);
     if (hit !== undefined) {
@@ -176,6 +180,9 @@ function translateStage(insns: readonly CbpfInsn[], target: Target, engines: Eng
   return { ebpf, trace, program: t.program };
 }
 
+/** The message of eBPF verdicts not computed yet (see RunOptions.skipEbpfVerdicts). */
+export const PENDING = "pending";
+
 export interface RunOptions {
   cache?: PipelineCache;
   engines?: Engines;
@@ -214,10 +221,11 @@ export function runPipeline(state: PipelineState, opts: RunOptions = {}): Pipeli
   timings.cbpfRun = t3 - t2;
   let ev: EngineVerdicts;
   if (tr.program === null) ev = emptyVerdicts(n, "unavailable", tr.ebpf.message);
-  else if (opts.skipEbpfVerdicts) ev = emptyVerdicts(n, "unavailable", "pending");
   else {
     const program = tr.program;
-    ev = cache.verdicts.get(`e|${pid}|${state.dlt}|${tkey}`, () => ebpfVerdicts(program, state.target, state.packets, state.dlt));
+    const vkey = `e|${pid}|${state.dlt}|${tkey}`;
+    if (opts.skipEbpfVerdicts) ev = cache.verdicts.peek(vkey) ?? emptyVerdicts(n, "unavailable", PENDING);
+    else ev = cache.verdicts.get(vkey, () => ebpfVerdicts(program, state.target, state.packets, state.dlt));
   }
   const t4 = now();
   timings.ebpfRun = t4 - t3;
@@ -248,4 +256,56 @@ export function translatedProgram(insns: readonly CbpfInsn[], target: Target, op
   const engines = opts.engines ?? defaultEngines;
   const tr = cache.translation.get(`${target}|${programKey(insns)}`, () => translateStage(insns, target, engines));
   return { program: tr.program, ebpf: tr.ebpf };
+}
+
+/** The eBPF verdicts computed a slice at a time, so a worker can answer new edits in between. */
+export interface VerdictJob {
+  /** Evaluate up to `maxPackets` more packets; true when every packet has been evaluated. */
+  advance(maxPackets: number): boolean;
+  /** The verdicts (complete once advance returned true). */
+  result(): EngineVerdicts;
+  /** Packets evaluated so far. */
+  readonly done: number;
+}
+
+export function ebpfVerdictJob(state: PipelineState, opts: RunOptions = {}): VerdictJob {
+  const cache = opts.cache ?? new PipelineCache();
+  const engines = opts.engines ?? defaultEngines;
+  const n = state.packets.length;
+  const finished = (v: EngineVerdicts): VerdictJob => ({ advance: () => true, result: () => v, done: n });
+  if (!state.cbpf.ok) return finished(emptyVerdicts(n, "unavailable"));
+  const insns = state.cbpf.insns;
+  const tkey = `${state.target}|${programKey(insns)}`;
+  const tr = cache.translation.get(tkey, () => translateStage(insns, state.target, engines));
+  if (tr.program === null) return finished(emptyVerdicts(n, "unavailable", tr.ebpf.message));
+  const program = tr.program;
+  const vkey = `e|${cache.packetsId(state.packets)}|${state.dlt}|${tkey}`;
+  const known = cache.verdicts.peek(vkey);
+  if (known) return finished(known);
+  const out = emptyVerdicts(n, "ok");
+  let next = 0;
+  return {
+    get done() {
+      return next;
+    },
+    advance(maxPackets: number): boolean {
+      if (next >= n) return true;
+      const end = Math.min(n, next + maxPackets);
+      const part = ebpfVerdicts(program, state.target, state.packets.slice(next, end), state.dlt);
+      if (part.status !== "ok") {
+        Object.assign(out, emptyVerdicts(n, part.status, part.message));
+        next = n;
+        return true;
+      }
+      out.values.set(part.values, next);
+      out.runs.set(part.runs, next);
+      out.matched += part.matched;
+      out.errors += part.errors;
+      if (part.firstError !== undefined) out.firstError ??= part.firstError;
+      next = end;
+      if (next >= n) cache.verdicts.get(vkey, () => out);
+      return next >= n;
+    },
+    result: () => out,
+  };
 }

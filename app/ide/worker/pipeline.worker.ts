@@ -12,7 +12,8 @@ import {
   packetRows,
   packetTree,
   PipelineCache,
-  runEbpfVerdicts,
+  PENDING,
+  ebpfVerdictJob,
   runPipeline,
   translatedProgram,
   type PipelineResult,
@@ -33,6 +34,8 @@ const messageOf = (e: unknown) => (isPlaygroundError(e) || e instanceof Error ? 
 
 /** Above this many packets the eBPF verdicts follow the first answer instead of delaying it. */
 const INLINE_EBPF_PACKETS = 2000;
+/** Packets per eBPF slice: a few milliseconds, so a keystroke never waits long behind one. */
+const EBPF_SLICE = 500;
 
 let packets: CapturedPacket[] = [];
 const cache = new PipelineCache();
@@ -78,19 +81,30 @@ function processRun(): void {
   lastInput = job.input;
   lastResult = result;
   post({ type: "result", seq: job.seq, input: job.input, result, workerMs: now() - t0 });
-  if (deferEbpf && result.ebpf.status === "ok") {
-    setTimeout(() => {
-      // A newer edit is waiting: its own run will compute what is still current.
+  if (deferEbpf && result.ebpf.status === "ok" && result.verdicts.ebpf.message === PENDING) {
+    // The eBPF column fills in slices, yielding between them: a new edit waiting in the queue
+    // abandons this work and is answered at once.
+    const verdictJob = ebpfVerdictJob(state, { cache });
+    const seq = job.seq;
+    let spent = 0;
+    const slice = () => {
       if (pendingRun) return;
       const t1 = now();
-      const verdicts = runEbpfVerdicts(state, { cache });
+      const complete = verdictJob.advance(EBPF_SLICE);
+      spent += now() - t1;
+      if (!complete) {
+        setTimeout(slice, 0);
+        return;
+      }
+      const verdicts = verdictJob.result();
       const mismatches = findMismatches(result.verdicts.cbpf, verdicts);
       if (lastResult === result) {
         result.verdicts.ebpf = verdicts;
         result.verdicts.mismatches = mismatches;
       }
-      post({ type: "ebpf-verdicts", seq: job.seq, verdicts, mismatches, workerMs: now() - t1 });
-    }, 0);
+      post({ type: "ebpf-verdicts", seq, verdicts, mismatches, workerMs: spent });
+    };
+    setTimeout(slice, 0);
   }
 }
 
