@@ -1755,6 +1755,8 @@ export function isScalarBranchTaken(r1: Reg, r2: Reg, op: number, isJmp32: boole
     case JMP.JNE: {
       const eq = op === JMP.JEQ;
       if (tnumIsConst(t1) && tnumIsConst(t2)) return (t1.value === t2.value) === eq ? 1 : 0;
+      // Known bits that disagree: the values can never be equal (tnum_overlap).
+      if ((t1.value ^ t2.value) & ~t1.mask & ~t2.mask) return eq ? 0 : 1;
       const disjoint =
         umin1 > umax2 ||
         umax1 < umin2 ||
