@@ -163,6 +163,15 @@ function checkBatch(batch: PacketBatch): number {
     throw new PlaygroundError("cbpf/batch", "the batch's count does not match its offsets, capLens and wireLens");
   }
   const size = data.length;
+  // Typed unsigned arrays hold only non-negative integers: one bound per packet is enough.
+  if (offsets instanceof Uint32Array && capLens instanceof Uint32Array) {
+    for (let i = 0; i < count; i++) {
+      if (offsets[i]! + capLens[i]! > size) {
+        throw new PlaygroundError("cbpf/batch", `packet ${i} (offset ${offsets[i]}, ${capLens[i]} bytes) does not lie inside the ${size}-byte buffer`);
+      }
+    }
+    return count;
+  }
   for (let i = 0; i < count; i++) {
     const off = offsets[i]!;
     const cap = capLens[i]!;
