@@ -162,7 +162,12 @@ export function opt<T>(schema: Schema<T>): OptionalSchema<T> {
 
 export function nullable<T>(schema: Schema<T>): Schema<T | null> {
   const expected = `${schema.expected} or null`;
-  return make(expected, (v, path) => (v === null ? null : schema.check(v, path)));
+  return make(expected, (v, path) => {
+    if (v === null) return null;
+    const bad = schema.check(v, path);
+    // A wrong value right here: say that null would also do. A problem deeper inside: report it as is.
+    return bad && bad.path === path ? issue(path, expected, v) : bad;
+  });
 }
 
 export function arr<T>(item: Schema<T>, opts: { max: number; min?: number }): Schema<T[]> {
