@@ -10,6 +10,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   cbpf: () => import("./cbpf.bench"),
   compile: () => import("./compile.bench"),
   kernel: () => import("./kernel.bench"),
+  translate: () => import("./translate.bench"),
 };
 
 async function main(): Promise<void> {

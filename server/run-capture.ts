@@ -6,6 +6,7 @@ import { readCapture, type CapturedPacket, type CaptureReadResult } from "../lib
 import { compileFilter as compileCbpfFast, type CbpfInsn } from "../lib/cbpf";
 import { compileFilter } from "./native/libpcap";
 import type { PlaygroundError } from "../lib/errors";
+import { ebpfEngine } from "./engines/ebpf";
 
 export type Engine = "cbpf" | "ebpf" | "kernel";
 
@@ -29,6 +30,14 @@ export type RunOutcome =
     }
   | { ok: false; error: string };
 
+/**
+ * The snaplen libpcap uses for a capture file's interface (it is what `ret` returns on a match):
+ * a zero or implausibly large value in the file is replaced by the maximum, 262144.
+ */
+export function captureSnaplen(snaplen: number): number {
+  return snaplen <= 0 || snaplen > 262144 ? 262144 : snaplen;
+}
+
 /** A verdict function for one link type: the filter's return value for one packet. */
 export type PacketVerdict = (packet: CapturedPacket) => number;
 
@@ -43,7 +52,7 @@ const cbpfEngine: EngineFactory = async (program) => {
   return (p) => run(p.data, p.origLen);
 };
 
-const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine };
+const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine, ebpf: ebpfEngine };
 
 /** Later engines (translated eBPF, the kernel) plug in here. */
 export function registerEngine(name: Engine, factory: EngineFactory): void {
@@ -70,7 +79,7 @@ export async function evaluatePackets(
   const verdicts = new Map<number, PacketVerdict>();
   const snaplenByDlt = new Map<number, number>();
   for (const itf of interfaces) {
-    if (!snaplenByDlt.has(itf.dlt)) snaplenByDlt.set(itf.dlt, itf.snaplen || 262144);
+    if (!snaplenByDlt.has(itf.dlt)) snaplenByDlt.set(itf.dlt, captureSnaplen(itf.snaplen));
   }
   for (const [dlt, snaplen] of snaplenByDlt) {
     const compiled = compileFilter({

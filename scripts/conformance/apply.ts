@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readCapture } from "../../lib/pcap";
-import { evaluatePackets, type Engine } from "../../server/run-capture";
+import { evaluatePackets, captureSnaplen, type Engine } from "../../server/run-capture";
 import { compileFilter, bpfFilter } from "../../server/native/libpcap";
 import { tcpdumpMatches } from "../../tests/support/tcpdump-oracle";
 
@@ -34,13 +34,13 @@ export async function runApplyConformance(sharedDir: string, engines: readonly E
     const itf = capture.interfaces[0]!;
     const netmask = netmaskOf(block.netmask);
     for (const optimize of [true, false]) {
-      const compiled = compileFilter({ filter: block.expr, dlt: itf.dlt, snaplen: itf.snaplen || 262144, optimize, netmask, savefile: { bigEndian: capture.byteOrder === "big" } });
+      const compiled = compileFilter({ filter: block.expr, dlt: itf.dlt, snaplen: captureSnaplen(itf.snaplen), optimize, netmask, savefile: { bigEndian: capture.byteOrder === "big" } });
       if (!compiled.ok) {
         if (optimize) report.rejectedBy1103++;
         break;
       }
       if (optimize) report.compiledBy1103++;
-      const oracle = optimize ? await tcpdumpMatches(capture.packets, itf.dlt, block.expr, itf.snaplen || 262144) : undefined;
+      const oracle = optimize ? await tcpdumpMatches(capture.packets, itf.dlt, block.expr, captureSnaplen(itf.snaplen)) : undefined;
       const libpcapValues = capture.packets.map((p) => bpfFilter(compiled.insns, p.data, p.origLen));
       if (optimize && libpcapValues.every((v, i) => v === block.results[i])) report.agreeWithCorpus++;
       for (const engine of engines) {

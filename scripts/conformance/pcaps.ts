@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { listCaptureFiles, readSharedCapture } from "./shared-captures";
-import { evaluatePackets, type Engine } from "../../server/run-capture";
+import { evaluatePackets, captureSnaplen, type Engine } from "../../server/run-capture";
 import { compileFilter } from "../../server/native/libpcap";
 import { tcpdumpMatches, TCPDUMP } from "../../tests/support/tcpdump-oracle";
 import { mapPool } from "../../tests/support/pool";
@@ -72,7 +72,7 @@ export async function runPcapsConformance(sharedDir: string, engines: readonly E
     // tcpdump cannot read a pcapng whose interfaces have different link types; nothing to compare.
     if (dlts.size !== 1 || read.packets.length === 0) return;
     const dlt = [...dlts][0]!;
-    const snaplen = read.interfaces[0]!.snaplen || 262144;
+    const snaplen = captureSnaplen(read.interfaces[0]!.snaplen);
     for (const filter of CAPTURE_FILTERS) {
       if (!compileFilter({ filter, dlt, snaplen, optimize: true, netmask: 0, savefile: { bigEndian: read.byteOrder === "big" } }).ok) {
         report.skippedNoCompile++;
