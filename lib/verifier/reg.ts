@@ -349,9 +349,18 @@ export function regBoundOffset(r: Reg): void {
 
 export function regBoundsSync(r: Reg): void {
   updateRegBounds(r);
-  regDeduceBounds(r);
-  regDeduceBounds(r);
-  regDeduceBounds(r);
+  // The kernel runs three deduction passes; a pass that changes nothing makes the rest no-ops.
+  for (let i = 0; i < 3; i++) {
+    const { smin, smax, umin, umax, s32min, s32max, u32min, u32max, varOff } = r;
+    regDeduceBounds(r);
+    if (
+      r.smin === smin && r.smax === smax && r.umin === umin && r.umax === umax &&
+      r.s32min === s32min && r.s32max === s32max && r.u32min === u32min && r.u32max === u32max &&
+      r.varOff === varOff
+    ) {
+      break;
+    }
+  }
   regBoundOffset(r);
   updateRegBounds(r);
 }
