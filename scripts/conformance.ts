@@ -8,9 +8,9 @@ import { runApplyConformance } from "./conformance/apply";
 import { runPcapsConformance } from "./conformance/pcaps";
 import { runRejectConformance } from "./conformance/reject";
 import { runAcceptConformance } from "./conformance/accept";
-import type { Engine } from "../server/run-capture";
+import { cbpfVariant, ebpfVariants } from "./conformance/variants";
 
-const ENGINES: Engine[] = ["cbpf"];
+const VARIANTS = [cbpfVariant, ...ebpfVariants()];
 
 function section(title: string, lines: Record<string, unknown>, problems: readonly string[]): boolean {
   process.stdout.write(`\n== ${title}\n`);
@@ -36,13 +36,14 @@ async function main(): Promise<number> {
     else failed++;
   };
 
-  const apply = await runApplyConformance(shared, ENGINES);
-  const { disagreements: applyProblems, ...applyCounts } = apply;
-  tally(section("libpcap apply blocks (engines vs tcpdump -r and bpf_filter)", applyCounts, applyProblems));
+  const apply = await runApplyConformance(shared, VARIANTS);
+  const { disagreements: applyProblems, explained: applyExplained, ...applyCounts } = apply;
+  process.stdout.write(`variants: ${VARIANTS.map((v) => v.label).join(", ")}\n`);
+  tally(section("libpcap apply blocks (engines vs tcpdump -r and bpf_filter)", { ...applyCounts, explainedByDivergences: JSON.stringify(applyExplained) }, applyProblems));
 
-  const pcaps = await runPcapsConformance(shared, ENGINES);
-  const { disagreements: pcapProblems, readerMismatches, ...pcapCounts } = pcaps;
-  tally(section("shared captures (engines vs tcpdump -r)", { ...pcapCounts, readerMismatches: readerMismatches.length }, [...readerMismatches, ...pcapProblems]));
+  const pcaps = await runPcapsConformance(shared, VARIANTS);
+  const { disagreements: pcapProblems, readerMismatches, explained: pcapExplained, ...pcapCounts } = pcaps;
+  tally(section("shared captures (engines vs tcpdump -r)", { ...pcapCounts, readerMismatches: readerMismatches.length, explainedByDivergences: JSON.stringify(pcapExplained) }, [...readerMismatches, ...pcapProblems]));
 
   const reject = await runRejectConformance(shared);
   const { disagreements: rejectProblems, ...rejectCounts } = reject;

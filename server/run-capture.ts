@@ -5,7 +5,7 @@
 import { readCapture, type CapturedPacket, type CaptureReadResult } from "../lib/pcap";
 import { compileFilter as compileCbpfFast, type CbpfInsn } from "../lib/cbpf";
 import { compileFilter } from "./native/libpcap";
-import type { PlaygroundError } from "../lib/errors";
+import { isPlaygroundError, type PlaygroundError } from "../lib/errors";
 import { ebpfEngine } from "./engines/ebpf";
 
 export type Engine = "cbpf" | "ebpf" | "kernel";
@@ -26,9 +26,11 @@ export type RunOutcome =
       matched: number;
       results: boolean[];
       returnValues: number[];
+      /** The cBPF program each link type was compiled to. */
+      programs: Map<number, CbpfInsn[]>;
       captureError?: PlaygroundError;
     }
-  | { ok: false; error: string };
+  | { ok: false; error: string; /** PlaygroundError code when the engine refused, e.g. "translate/unsupported". */ code?: string };
 
 /**
  * The snaplen libpcap uses for a capture file's interface (it is what `ret` returns on a match):
@@ -77,6 +79,7 @@ export async function evaluatePackets(
   const factory = ENGINES[req.engine];
   if (!factory) return { ok: false, error: `engine "${req.engine}" is not available yet` };
   const verdicts = new Map<number, PacketVerdict>();
+  const programs = new Map<number, CbpfInsn[]>();
   const snaplenByDlt = new Map<number, number>();
   for (const itf of interfaces) {
     if (!snaplenByDlt.has(itf.dlt)) snaplenByDlt.set(itf.dlt, captureSnaplen(itf.snaplen));
@@ -87,7 +90,15 @@ export async function evaluatePackets(
       savefile: { bigEndian: capture.byteOrder === "big" },
     });
     if (!compiled.ok) return { ok: false, error: compiled.error };
-    verdicts.set(dlt, await factory(compiled.insns, dlt, req));
+    programs.set(dlt, compiled.insns);
+    try {
+      verdicts.set(dlt, await factory(compiled.insns, dlt, req));
+    } catch (e) {
+      // An engine refusing a program (a translation that cannot be done for this target) is an
+      // answer with a reason, not a crash.
+      if (isPlaygroundError(e)) return { ok: false, error: e.message, code: e.code };
+      throw e;
+    }
   }
 
   const total = packets.length;
@@ -101,5 +112,5 @@ export async function evaluatePackets(
     results[i] = value !== 0;
     if (value !== 0) matched++;
   }
-  return { ok: true, total, matched, results, returnValues };
+  return { ok: true, total, matched, results, returnValues, programs };
 }

@@ -119,7 +119,7 @@ describe("bpf-playground run --engine cbpf", () => {
     const full = readFileSync(join(__dirname, "..", "public", "samples", "http.pcap"));
     const cut = full.subarray(0, full.length - 10);
     const path = join(dir, "cut.pcap");
-    writeFileSync(path, cut);
+    writeFileSync(path, new Uint8Array(cut));
     const r = await cli("run", "tcp", "--pcap", path, "--json");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/byte \d+/);

@@ -1,0 +1,26 @@
+/**
+ * The engine variants a conformance run compares with tcpdump, and the one rule for when a
+ * disagreement is acceptable: a documented divergence (lib/translate/divergences.ts) applies.
+ */
+import type { Engine } from "../../server/run-capture";
+import type { CbpfInsn } from "../../lib/cbpf";
+import type { CapturedPacket } from "../../lib/pcap";
+import { divergencesFor, type Target } from "../../lib/translate";
+
+export interface Variant {
+  engine: Engine;
+  target: Target;
+  label: string;
+}
+
+export const cbpfVariant: Variant = { engine: "cbpf", target: "socket", label: "cbpf" };
+
+export function ebpfVariants(): Variant[] {
+  return (["socket", "tc", "xdp", "kprobe"] as const).map((target) => ({ engine: "ebpf", target, label: `ebpf/${target}` }));
+}
+
+/** The ids of the documented divergences that explain a different verdict, or [] if none does. */
+export function explainedBy(variant: Variant, prog: readonly CbpfInsn[], packet: CapturedPacket): string[] {
+  if (variant.engine === "cbpf") return [];
+  return divergencesFor({ prog, target: variant.target, packet: packet.data, wireLen: packet.origLen }).map((d) => d.id);
+}
