@@ -397,9 +397,9 @@ export const errorMessage = obj({
 export const streamEvent = obj({
   /** Length on the wire. */
   len: count,
-  /** Bytes the program could see. */
+  /** Bytes sampled: the packet's first bytes, at most the attachment's sampleBytes. */
   capLen: count,
-  /** The first min(capLen, sampleBytes) bytes. */
+  /** Those capLen bytes. */
   data: b64({ maxBytes: LIMITS.sampleBytes }),
 });
 
