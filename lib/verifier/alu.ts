@@ -96,7 +96,7 @@ export const ALU_OP_NAMES: Record<number, string> = {
   0xd0: "endian",
 };
 
-function add32(d: Reg, s: Reg): void {
+export function add32(d: Reg, s: Reg): void {
   const [a, oa] = addS32(d.s32min, s.s32min);
   const [b, ob] = addS32(d.s32max, s.s32max);
   if (oa || ob) {
@@ -136,7 +136,6 @@ export function add64(d: Reg, s: Reg): void {
   }
 }
 
-export { add32 };
 
 function sub32(d: Reg, s: Reg): void {
   const [a, oa] = subS32(d.s32min, s.s32max);
@@ -434,10 +433,7 @@ export interface AluInsn {
   readonly imm?: number;
 }
 
-/**
- * Scalar `dst op= src` in place. Returns whether the operation forks on a value that is
- * -1 or 0 (maybe_fork_scalars is a newer kernel's feature and is not applied here).
- */
+/** Scalar `dst op= src` in place (adjust_scalar_min_max_vals). */
 export function scalarAlu(d: Reg, srcIn: Reg, insn: AluInsn): void {
   const { op, alu32 } = insn;
   if (!safeToComputeRange(op, alu32, srcIn)) {
@@ -512,4 +508,3 @@ export function constReg(v: bigint, template: Reg): Reg {
   return r;
 }
 
-export { lo32, tnumConst };

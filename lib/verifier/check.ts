@@ -448,7 +448,6 @@ export class Verifier {
       } else if (statesEqual(sl, cur, live, false, this.unbound, this.liveStackAt(idx))) {
         sl.hitCnt++;
         this.propagatePrecision(sl, live);
-        this.updateBranchCountsOnPrune();
         return true;
       }
       if (addNew) sl.missCnt++;
@@ -476,13 +475,12 @@ export class Verifier {
     return false;
   }
 
-  /** The pruned path ends here; exit processing will drop its branch count. */
-  private updateBranchCountsOnPrune(): void {
-    /* nothing extra: processExit() runs update_branch_counts for the pruned path */
-  }
-
+  /** states_maybe_looping: every register identical (the exact comparison then decides). */
   private statesMaybeLooping(old: VState, cur: VState): boolean {
-    return old.regs.length === cur.regs.length;
+    return old.regs.every((o, i) => {
+      const c = cur.regs[i]!;
+      return o.type === c.type && o.off === c.off && o.varOff.value === c.varOff.value && o.varOff.mask === c.varOff.mask && o.umin === c.umin && o.umax === c.umax;
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -937,9 +935,9 @@ export class Verifier {
           dst.range = p.range;
           break;
         }
-        const [smin, o1] = [p.smin + sminVal, false];
+        const smin = p.smin + sminVal;
         const smax = p.smax + smaxVal;
-        if (o1 || smin < -(1n << 63n) || smax > (1n << 63n) - 1n || smin > (1n << 63n) - 1n || smax < -(1n << 63n)) {
+        if (smin < -(1n << 63n) || smax > (1n << 63n) - 1n || smin > (1n << 63n) - 1n || smax < -(1n << 63n)) {
           dst.smin = -(1n << 63n);
           dst.smax = (1n << 63n) - 1n;
         } else {
@@ -965,7 +963,6 @@ export class Verifier {
         break;
       }
       case OP.SUB: {
-        if (dst === undefined) break;
         if (p.type === "fp") this.fail(EACCES, `R${dstno} subtraction from stack pointer prohibited`);
         if (known && -sminVal === BigInt(Number(BigInt.asIntN(32, -sminVal)))) {
           dst.varOff = p.varOff;
@@ -1054,7 +1051,6 @@ export class Verifier {
     const valueReg = valueRegno >= 0 ? regs[valueRegno]! : null;
     switch (reg.type) {
       case "map_value": {
-        if (t === "write" && valueReg && isPointer(valueReg) && false) this.fail(EACCES, `R${valueRegno} leaks addr into map`);
         this.checkMapAccess(regno, off, size, false);
         if (t === "read" && valueRegno >= 0) markUnknown(regs[valueRegno]!);
         break;
@@ -1198,7 +1194,7 @@ export class Verifier {
   }
 
   private checkStackWrite(off: number, size: number, valueRegno: number, stImm: number | undefined): void {
-    const reg = this.regs[10 - 10 + (valueRegno >= 0 ? valueRegno : 0)]!;
+    const reg = this.regs[valueRegno >= 0 ? valueRegno : 0]!;
     const slot = -off - 1;
     const spi = Math.floor(slot / 8);
     const st = slotAt(this.cur, spi);
@@ -1923,4 +1919,3 @@ function refineCondOp(reg1: Reg, reg2: Reg, op: number, isJmp32: boolean): void 
   }
 }
 
-export { markKnown, tnumIn };

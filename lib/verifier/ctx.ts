@@ -122,5 +122,3 @@ export function ctxAccess(progType: ProgType, off: number, size: number, write: 
 
 /** Program types that may use LD_ABS/LD_IND (may_access_skb). */
 export const mayAccessSkb = (t: ProgType): boolean => t === "socket" || t === "tc";
-/** Program types with direct packet access (may_access_direct_pkt_data), for reads. */
-export const mayAccessDirectPkt = (t: ProgType, write: boolean): boolean => t === "xdp" || (t === "tc") || (!write && false);
