@@ -68,3 +68,13 @@ export async function pasteFilter(page: Page, text: string): Promise<void> {
     model.pushEditOperations([], [{ range: model.getFullModelRange(), text: t }], () => null);
   }, text);
 }
+
+/** Collects uncaught page errors and console errors for a test to assert on at its end. */
+export function trackErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  return errors;
+}

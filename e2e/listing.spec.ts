@@ -1,7 +1,8 @@
 import { expect, test } from "@playwright/test";
-import { modelText, openIde, pasteFilter, screenshot, tcpdump, tcpdumpError, typeFilter, waitForFilter } from "./helpers";
+import { modelText, openIde, pasteFilter, screenshot, tcpdump, tcpdumpError, trackErrors, typeFilter, waitForFilter } from "./helpers";
 
 test("typing a filter shows exactly tcpdump -d, -dd and -ddd", async ({ page }) => {
+  const errors = trackErrors(page);
   await openIde(page);
   const filter = "udp port 53 and host 10.0.0.1";
   await typeFilter(page, filter);
@@ -22,6 +23,7 @@ test("typing a filter shows exactly tcpdump -d, -dd and -ddd", async ({ page }) 
   }
   await expect(page.getByTestId("agent-status")).toContainText("not connected");
   await screenshot(page, "listing");
+  expect(errors).toEqual([]);
 });
 
 test("an invalid filter shows libpcap's error at its position and keeps the last good result", async ({ page }) => {

@@ -24,3 +24,13 @@ test("a sample capture shows tcpdump -r's match count", async ({ page }) => {
   expect(await page.locator('[data-testid="hex-view"] .hb.f').count()).toBeGreaterThan(20);
   await screenshot(page, "packets");
 });
+
+test("a file that is not a capture is refused without breaking the page", async ({ page }) => {
+  await openIde(page);
+  const before = await page.getByTestId("packet-count").textContent();
+  await page.getByTestId("file-input").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("this is not a capture file\n") });
+  await expect(page.locator(".banner.bad")).toContainText("notes.txt: not a pcap or pcapng capture");
+  await expect(page.getByTestId("packet-count")).toHaveText(before!);
+  for (const id of ["cbpf-pane", "ebpf-pane", "trace-pane", "packets-pane"]) await expect(page.getByTestId(id)).toBeVisible();
+  await screenshot(page, "bad-file");
+});

@@ -66,8 +66,19 @@ declare global {
       lastFilterShown: string | null;
       /** The filter whose keystroke-to-screen time `timing.screenMs` is. */
       lastMeasured: string | null;
+      /** The last events (compile answers, runs, results), newest last, for diagnosing. */
+      events?: string[];
     };
   }
+}
+
+/** Appends to the diagnostic event list of the test hook (bounded). */
+function note(event: string): void {
+  const hook = window.__bpfp;
+  if (!hook) return;
+  const list = (hook.events ??= []);
+  list.push(`${Math.round(performance.now())} ${event}`);
+  if (list.length > 200) list.splice(0, list.length - 200);
 }
 
 function validSettings(s: Partial<Settings>): Settings {
@@ -136,6 +147,7 @@ export default function Ide() {
   useEffect(() => {
     const c = new PipelineClient({
       result(seq, input, r, workerMs) {
+        note(`result ${seq} ${JSON.stringify(input.filter)} (latest run ${runSeq.current})`);
         if (seq !== -1 && seq < runSeq.current) return;
         shownInput.current = input;
         setResult(r);
@@ -176,6 +188,7 @@ export default function Ide() {
     client.current = c;
     setClientReady(c);
     compiler.current = new CompileClient((params, response, ms) => {
+      note(`compiled ${JSON.stringify(params.filter)} ${response.ok ? "ok" : "error"} ${ms.toFixed(1)} ms`);
       setCompiled({ params, response });
       setTiming((t) => ({ ...t, compileMs: ms }));
       if (response.ok) setGood({ params, insns: response.insns, libpcap: response.libpcap });
@@ -245,6 +258,7 @@ export default function Ide() {
     const c = client.current;
     if (!c || !good) return;
     runSeq.current++;
+    note(`run ${runSeq.current} ${JSON.stringify(good.params.filter)}`);
     c.run(runSeq.current, { filter: good.params.filter, dlt: good.params.dlt, snaplen: good.params.snaplen, optimize: good.params.optimize, target: settings.target, insns: good.insns });
   }, [good, settings.target, clientReady]);
 

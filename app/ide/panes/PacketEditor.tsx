@@ -111,7 +111,7 @@ export function PacketEditor({ mode, initial, dlt, onApply, onClose }: Props) {
         <button aria-selected={tab === "builder"} onClick={() => setTab("builder")}>builder</button>
       </div>
       {tab === "hex" ? (
-        <textarea value={hex} onChange={(e) => setHex(e.target.value)} spellCheck={false} data-testid="packet-hex" />
+        <textarea style={{ width: "62ch", minHeight: 220 }} value={hex} onChange={(e) => setHex(e.target.value)} spellCheck={false} data-testid="packet-hex" />
       ) : (
         <div>
           {dlt !== 1 && <p className="err">The builder makes Ethernet frames; the filter's link type is DLT {dlt}.</p>}
