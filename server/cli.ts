@@ -6,6 +6,8 @@ import { UsageError } from "./cli/args";
 import { compileCommand } from "./cli/compile";
 import { runCommand } from "./cli/run";
 import { startCommand } from "./cli/start";
+import { traceCommand } from "./cli/trace";
+import { agentCommand } from "./cli/agent";
 import { isPlaygroundError } from "../lib/errors";
 
 const USAGE = `usage:
@@ -24,6 +26,8 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   compile: compileCommand,
   run: runCommand,
+  trace: traceCommand,
+  agent: agentCommand,
   start: startCommand,
 };
 

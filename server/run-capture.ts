@@ -54,7 +54,10 @@ const cbpfEngine: EngineFactory = async (program) => {
   return (p) => run(p.data, p.origLen);
 };
 
-const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine, ebpf: ebpfEngine };
+/** Loaded on first use: the kernel engine pulls in the bpf(2) bindings, which cbpf runs never need. */
+const kernelEngine: EngineFactory = async (...args) => (await import("./engines/kernel")).kernelEngine(...args);
+
+const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine, ebpf: ebpfEngine, kernel: kernelEngine };
 
 /** Later engines (translated eBPF, the kernel) plug in here. */
 export function registerEngine(name: Engine, factory: EngineFactory): void {
