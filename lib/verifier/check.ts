@@ -113,7 +113,7 @@ interface PushedBranch {
   state: VState;
   insn: number;
   prev: number;
-  logLen: number;
+  logMark: { lines: number; last: string | undefined };
 }
 
 interface CallMeta {
@@ -318,11 +318,11 @@ export class Verifier {
             continue;
           }
         }
-        if (doPrintState) {
+        if (doPrintState && this.opts.level === 2) {
           this.log.print("");
           this.log.print(`from ${this.prevInsnIdx} to ${idx}:${fmtState(this.cur, null, this.opts.profile)}`);
-          doPrintState = false;
         }
+        doPrintState = false;
         if (this.scratched) this.printInsnState(idx);
         this.log.printInsn(`${idx}: ${formatInsn(insn)}`);
         this.reads = this.writes = 0;
@@ -397,7 +397,7 @@ export class Verifier {
     this.updateBranchCounts(this.cur);
     const b = this.branches.pop();
     if (!b) return false;
-    if (this.opts.level === 1) this.log.lines.length = b.logLen;
+    if (this.opts.level === 1) this.log.rewind(b.logMark);
     this.cur = b.state;
     this.insnIdx = b.insn;
     this.prevInsnIdx = b.prev;
@@ -416,7 +416,7 @@ export class Verifier {
   private pushStack(insn: number, prev: number): VState {
     const st = cloneState(this.cur);
     if (st.parent) st.parent.branches++;
-    this.branches.push({ state: st, insn, prev, logLen: this.log.lines.length });
+    this.branches.push({ state: st, insn, prev, logMark: this.log.mark() });
     if (this.branches.length > COMPLEXITY_LIMIT_JMP_SEQ) {
       this.fail(E2BIG, `The sequence of ${this.branches.length} jumps is too complex.`);
     }
