@@ -137,10 +137,10 @@ export class Connection {
   // Messages
 
   /** Handles one text message; never throws. */
-  async handleText(text: string): Promise<void> {
+  async handleText(text: string, byteLength = text.length): Promise<void> {
     if (this.#disposed) return;
-    if (text.length > this.ctx.limits.messageBytes) {
-      this.#sendError(null, undefined, fail("protocol/too-large", `message of ${text.length} bytes exceeds the agent's limit of ${this.ctx.limits.messageBytes}`));
+    if (byteLength > this.ctx.limits.messageBytes) {
+      this.#sendError(null, undefined, fail("protocol/too-large", `message of ${byteLength} bytes exceeds the agent's limit of ${this.ctx.limits.messageBytes}`));
       return;
     }
     let value: unknown;

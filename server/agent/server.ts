@@ -126,8 +126,9 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
         ws.send(JSON.stringify({ type: "error", id: null, code: "protocol/binary", message: "the agent speaks JSON text messages only" }));
         return;
       }
-      const text = rawText(data);
-      void conn.handleText(text);
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
+      // The size is checked before the bytes are decoded or parsed.
+      void conn.handleText(size > limits.messageBytes ? "" : rawText(data), size);
     });
     // ws reports protocol violations (oversize frames: 1009) here, then closes the socket.
     ws.on("error", (e) => log(`connection error: ${e.message}`));

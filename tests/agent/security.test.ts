@@ -124,6 +124,20 @@ describe("agent security (spy backend: nothing may reach the kernel)", () => {
     expect(await closed).toBe(1009);
   });
 
+  it("refuses connections beyond the limit (503)", async () => {
+    const small = await startAgent({ backend: spy.backend, limits: { connections: 1 }, log: () => undefined });
+    try {
+      const first = await connect(small.url);
+      expect(await upgradeStatus(small.url)).toBe(503);
+      first.close();
+      await first.closed;
+      expect(await until(() => small.connectionCount() === 0)).toBe(true);
+      expect(await upgradeStatus(small.url)).toBe(101);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("the spy does see a request that is accepted (so a count of 0 means something)", async () => {
     const client = await connect(agent.url);
     try {
