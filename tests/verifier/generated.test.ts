@@ -33,3 +33,24 @@ describe.skipIf(!enabled)("generated filter-shaped programs: emulator vs kernel"
     }, 120_000);
   }
 });
+
+describe.skipIf(!enabled)("generated programs with an out-of-range read, levels 1 and 2", () => {
+  for (const type of ["xdp", "tc"] as ProgType[]) {
+    it(`${type}`, () => {
+      let rejected = 0;
+      for (let seed = 1; seed <= 30; seed++) {
+        const prog = generateProgram(seed * 104729, type, true);
+        for (const level of [1, 2] as const) {
+          const k = kernelLog(prog, type, { level });
+          const e = emulate(prog, { progType: type, logLevel: level });
+          expect(e.accepted, `seed ${seed}`).toBe(k.accepted);
+          expect(e.errno ?? 0).toBe(k.errno);
+          const c = compareLogs(k.log, e.text);
+          expect(c.diff, `seed ${seed} level ${level}`).toEqual([]);
+          if (!k.accepted) rejected++;
+        }
+      }
+      expect(rejected).toBeGreaterThan(10);
+    }, 120_000);
+  }
+});

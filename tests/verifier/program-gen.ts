@@ -27,7 +27,8 @@ interface Pending {
 
 const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): RawInsn => ({ code, dst, src, off, imm });
 
-export function generateProgram(seed: number, type: ProgType): RawInsn[] {
+/** `broken`: one load reads past the checked range (a rejected program, on some path). */
+export function generateProgram(seed: number, type: ProgType, broken = false): RawInsn[] {
   const r = rng(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -62,7 +63,8 @@ export function generateProgram(seed: number, type: ProgType): RawInsn[] {
         varHeader = true;
         const off = int(0, extra - size);
         out.push(I(0x61 | sizeCode, 5, 7, off));
-      } else out.push(I(0x61 | sizeCode, 5, 2, int(0, guard - size)));
+      } else if (broken && b === blocks - 1) out.push(I(0x61 | sizeCode, 5, 2, guard - size + int(1, 4)));
+      else out.push(I(0x61 | sizeCode, 5, 2, int(0, guard - size)));
       if (size > 1 && r() < 0.6) out.push(I(0xdc, 5, 0, 0, size * 8));
     } else {
       reg = 0;
