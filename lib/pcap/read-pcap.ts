@@ -9,6 +9,9 @@ import { linkTypeToDlt } from "./linktypes";
 import type { PlaygroundError } from "../errors";
 import type { CaptureInterface, CapturedPacket } from "./types";
 
+/** libpcap's MAXIMUM_SNAPLEN: the snapshot it assumes when a file's snaplen is 0 or absurd. */
+const MAX_SNAPLEN = 262144;
+
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
 /** Alexey Kuznetzov's patched format: each record header carries 8 more bytes (ifindex, protocol, type). */
@@ -69,7 +72,14 @@ class PcapCursor implements CaptureCursor {
     this.linkType = this.dv.getUint32(20, littleEndian) & LINKTYPE_MASK;
     this.dlt = linkTypeToDlt(this.linkType);
     this.interfaces.push({ linkType: this.linkType, dlt: this.dlt, snaplen, tsResolutionNs: this.fracToNs });
+    this.keep = snaplen === 0 || snaplen > MAX_SNAPLEN ? MAX_SNAPLEN : snaplen;
   }
+
+  /**
+   * How many bytes of a record libpcap hands to the filter: a record longer than the file's
+   * snaplen (old capture bugs, fuzzed files) is cut to it, so a filter sees what `tcpdump -r` sees.
+   */
+  private keep = MAX_SNAPLEN;
 
   next(): CapturedPacket | undefined {
     const off = this.offset;
@@ -92,7 +102,7 @@ class PcapCursor implements CaptureCursor {
     const start = off + hl;
     this.offset = start + caplen;
     return {
-      data: this.bytes.subarray(start, start + caplen),
+      data: this.bytes.subarray(start, start + Math.min(caplen, this.keep)),
       origLen: dv.getUint32(off + 12, le),
       tsSec: dv.getUint32(off, le),
       tsNsec: dv.getUint32(off + 4, le) * this.fracToNs,
