@@ -55,6 +55,16 @@ describe("classic pcap round trips", () => {
     expect(r.packets[0]!.origLen).toBe(100);
   });
 
+  it("hands on no more than the file's snaplen of a longer record, as libpcap does, and reads on", () => {
+    const bytes = writePcap([{ data: payload(100, 0) }, { data: payload(30, 1) }], { linkType: 1 });
+    new DataView(bytes.buffer).setUint32(16, 40, true); // the file header's snaplen, after the fact
+    const r = readCapture(bytes);
+    expect(r.error).toBeUndefined();
+    expect(r.packets.map((p) => p.data.length)).toEqual([40, 30]);
+    expect(r.packets[0]!.origLen).toBe(100);
+    expect(r.packets[1]!.data).toEqual(payload(30, 1));
+  });
+
   it("reads the FCS bits of the link type word away", () => {
     const bytes = writePcap([{ data: payload(20, 0) }], { linkType: 1 });
     new DataView(bytes.buffer).setUint32(20, 0x1 | 0x04000000 | (4 << 28), true);
