@@ -6,7 +6,6 @@
  * anything else is reported, never guessed silently (see UNSUPPORTED in errors.ts).
  */
 import type { DecodedInsn } from "../ebpf/codec";
-import { formatInsn } from "../ebpf/disasm";
 import { HELPERS, BPF_FUNC_MAX_ID } from "../ebpf/opcodes";
 import { ALU_OP_NAMES, add32, add64, constReg, OP, scalarAlu } from "./alu";
 import { ctxAccess, mayAccessSkb, type ProgType } from "./ctx";
@@ -14,7 +13,7 @@ import { fmtState, fmtTnum, regTypeStr, type FormatProfile, type Scratch } from 
 import { HELPER_PROTOS, type ArgKind } from "./helpers";
 import { VerifierLog } from "./log";
 import { lo32, S32_MAX, S32_MIN, s64, U32_MAX, u64 } from "./num";
-import { CLS, cls, successors, type CfgInfo, type SlotProgram } from "./program";
+import { CLS, cls, insnText, successors, type CfgInfo, type SlotProgram } from "./program";
 import { statesEqual } from "./prune";
 import {
   AT_PKT_END,
@@ -309,7 +308,7 @@ export class Verifier {
               this.log.print(`from ${this.prevInsnIdx} to ${idx}: safe`);
             } else this.log.print(`${idx}: safe`);
             if (this.opts.trace) {
-              const st = new LazyStep(this.pathId, idx, formatInsn(insn), snapshot(this.cur));
+              const st = new LazyStep(this.pathId, idx, insnText(insn, this.opts.maps), snapshot(this.cur));
               st.pruned = true;
               this.trace.push(st);
             }
@@ -324,13 +323,13 @@ export class Verifier {
         }
         doPrintState = false;
         if (this.scratched) this.printInsnState(idx);
-        this.log.printInsn(`${idx}: ${formatInsn(insn)}`);
+        this.log.printInsn(`${idx}: ${insnText(insn, this.opts.maps)}`);
         this.reads = this.writes = 0;
         this.stackReads = this.stackWrites = 0n;
         this.histSpi = undefined;
         this.histLinked = undefined;
         this.curInsn = idx;
-        this.step = this.opts.trace ? new LazyStep(this.pathId, idx, formatInsn(insn), snapshot(this.cur)) : null;
+        this.step = this.opts.trace ? new LazyStep(this.pathId, idx, insnText(insn, this.opts.maps), snapshot(this.cur)) : null;
         if (this.step) this.trace.push(this.step);
         this.prevInsnIdx = idx;
         let exited = false;
@@ -1051,6 +1050,7 @@ export class Verifier {
     const valueReg = valueRegno >= 0 ? regs[valueRegno]! : null;
     switch (reg.type) {
       case "map_value": {
+        if (reg.maybeNull) this.fail(EACCES, `R${regno} invalid mem access '${regTypeStr(reg)}'`);
         this.checkMapAccess(regno, off, size, false);
         if (t === "read" && valueRegno >= 0) markUnknown(regs[valueRegno]!);
         break;
@@ -1480,7 +1480,9 @@ export class Verifier {
           for (let j = 0; j < 8; j++) if (st.types[j] !== "?") st.types[j] = "m";
         }
       }
-      this.scratchSlot(spi, t === "write");
+      // Helper accesses record liveness but do not scratch the slot (it is not printed after the
+      // call); only raw-mode buffers, written byte by byte afterwards, show up.
+      if (t === "read") this.recordStack(spi, false, false);
     }
   }
 

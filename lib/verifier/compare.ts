@@ -2,7 +2,8 @@
  * Comparing an emulated log with a real one. The kernel's log has parts that depend on heuristics
  * or on internals the emulator does not reproduce line for line; `normaliseLog` removes exactly
  * those: precision backtracking (`mark_precise:`), stack-liveness (`(0) frame …`), `SCC` lines,
- * pruning lines (`N: safe`, `from P to N: safe`), register ids, and the state counters of the final
+ * pruning lines (`N: safe`, `from P to N: safe`), register ids, map addresses in ld_imm64, and the
+ * state counters of the final
  * line (and the other precision diagnostics: `force_precise:`, `frame N: propagating`). A state that the kernel printed on its own line only because precision lines came between
  * is folded back onto its instruction line, as it would have been printed without them.
  */
@@ -45,6 +46,8 @@ export function normaliseLog(text: string, opts: NormaliseOptions = {}): string[
     }
     droppedSince = false;
     if (!opts.keepIds) line = stripIds(line);
+    // Kernel addresses of maps in ld_imm64 differ from run to run (same width, so columns hold).
+    line = line.replace(/\(18\) r(\d+) = 0xffff[0-9a-f]{12}\b/, "(18) r$1 = <kernel pointer>");
     if (line.startsWith("processed ")) {
       line = line.replace(/ max_states_per_insn \d+ total_states \d+ peak_states \d+ mark_read \d+$/, "");
       if (opts.keepProcessed === false) line = line.replace(/^processed \d+ insns/, "processed N insns");

@@ -3,7 +3,7 @@
  * kernel would print at log_level 2 (or 1), the verdict with its errno, and the structured trace.
  */
 import { rawFromBytes } from "../ebpf/codec";
-import { formatInsn } from "../ebpf/disasm";
+import { insnText } from "./program";
 import type { RawInsn } from "../ebpf/insn";
 import { PlaygroundError } from "../errors";
 import { Verifier, E2BIG, EINVAL } from "./check";
@@ -114,7 +114,7 @@ export function emulate(program: readonly RawInsn[] | Uint8Array, opts: EmulateO
       const scc = cfg.scc[i] ? String(cfg.scc[i]).padStart(3) + " " : "    ";
       let mask = "";
       for (let r = 0; r < 10; r++) mask += cfg.liveBefore[i]! & (1 << r) ? String(r) : ".";
-      lines.push(`${scc}${String(i).padStart(3)}: ${mask} ${formatInsn(d)}`);
+      lines.push(`${scc}${String(i).padStart(3)}: ${mask} ${insnText(d, maps)}`);
     }
   }
   const v = new Verifier(p, cfg, { progType: opts.progType, profile, maps, insnLimit: profile.insnLimit, level, trace: opts.trace ?? true }, initialState());

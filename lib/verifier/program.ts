@@ -5,7 +5,9 @@
  */
 import { decodeRaw, type DecodedInsn } from "../ebpf/codec";
 import type { RawInsn } from "../ebpf/insn";
+import { formatInsn } from "../ebpf/disasm";
 import { HELPER_PROTOS } from "./helpers";
+import type { MapInfo } from "./reg";
 
 export const CLS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
 
@@ -314,4 +316,18 @@ function computeScc(p: SlotProgram, succ: number[][]): Int32Array {
   };
   for (let i = 0; i < n; i++) if (p[i] && index[i] === -1) visit(i);
   return scc;
+}
+
+/**
+ * The instruction as the kernel prints it after resolving map fds: an ld_imm64 of a map shows the
+ * map's kernel address (root may see pointers). The emulator shows `map.address` when the caller
+ * knows it, else a stand-in of the same width built from the fd, so that columns line up.
+ */
+export function insnText(d: DecodedInsn, maps: ReadonlyMap<number, MapInfo>): string {
+  if (d.code === 0x18 && (d.src === 1 || d.src === 5)) {
+    const map = maps.get(d.imm);
+    const addr = map?.address ?? 0xffff888000000000n + BigInt(d.imm >>> 0) * 0x1000n;
+    return `(18) r${d.dst} = 0x${addr.toString(16)}`;
+  }
+  return formatInsn(d);
 }

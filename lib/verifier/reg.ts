@@ -56,6 +56,8 @@ export interface MapInfo {
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
+  /** The map's kernel address, when known (the kernel prints it in ld_imm64). */
+  readonly address?: bigint;
 }
 
 /** Packet range markers (kernel: enum bpf_pkt_range). */
