@@ -11,6 +11,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   compile: () => import("./compile.bench"),
   kernel: () => import("./kernel.bench"),
   translate: () => import("./translate.bench"),
+  agent: () => import("./agent.bench"),
 };
 
 async function main(): Promise<void> {

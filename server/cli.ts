@@ -17,7 +17,7 @@ const USAGE = `usage:
                                 [--inject xdp|tc|kprobe] [--json]
   bpf-playground trace FILTER [--target ...] [--source emulator|kernel] [--dlt ...]
   bpf-playground inject FILTER --host xdp|tc|kprobe [--out FILE.o] [--diff]
-  bpf-playground agent [--port N]
+  bpf-playground agent [--port N] [--bind ADDR] [--allow-origin URL]... [--allow-interface NAME]...
   bpf-playground start
 `;
 

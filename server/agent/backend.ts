@@ -14,7 +14,8 @@ import { attachXdp, attachTcx, attachSocketFilter, attachKprobe, attachRawTracep
 import { skbLayout, type SkbLayout } from "../kernel/btf";
 import { DemoNetwork, type TrafficOptions, type TrafficRun } from "../kernel/netns";
 import type { ProgKind } from "../kernel/prog-types";
-import { PacketRunner, loadRetrying, type PacketRun } from "./test-runner";
+import { loadProgram } from "../kernel/load";
+import { PacketRunner, type PacketRun } from "./test-runner";
 
 export interface Counters {
   total: number;
@@ -114,7 +115,7 @@ export function realBackend(): KernelBackend {
     kernelInfo: () => kernelInfo(),
     compileFilter,
     resolveDlt,
-    loadProgram: (opts) => loadRetrying(opts),
+    loadProgram: (opts) => loadProgram(opts),
     progInfo,
     dumpProgram,
     testRunner: (fd, kind) => new PacketRunner(fd, kind),

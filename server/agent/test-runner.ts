@@ -13,19 +13,7 @@ import { SyscallError, errnoName } from "../native/errno";
 import { frameForTestRun, ETH_HLEN } from "../kernel/test-run";
 import type { ProgKind } from "../kernel/prog-types";
 import { PlaygroundError } from "../../lib/errors";
-import { loadProgram as kernelLoad, type LoadOptions, type LoadResult } from "../kernel/load";
 
-/**
- * BPF_PROG_LOAD, again when it fails with EAGAIN. The verifier stops with EAGAIN whenever a
- * signal is pending for the loading thread (do_check checks signal_pending), and the agent's
- * children (traffic source, namespace holder, tcpdump in tests) exiting send SIGCHLD: a program
- * would be "rejected" for a reason that has nothing to do with it.
- */
-export function loadRetrying(opts: LoadOptions, load: (o: LoadOptions) => LoadResult = kernelLoad): LoadResult {
-  let r = load(opts);
-  for (let retry = 0; !r.ok && r.errnoName === "EAGAIN" && retry < 10; retry++) r = load(opts);
-  return r;
-}
 
 export type PacketRun =
   | { ok: true; retval: number; durationNs: number }

@@ -30,7 +30,8 @@ import type { CbpfInsn } from "../../lib/cbpf";
 import type { CapturedPacket } from "../../lib/pcap";
 import { kernelUnavailableReason } from "../kernel/kernel-info";
 import { closeFd } from "../native/libc";
-import { PacketRunner, loadRetrying, type PacketRun } from "../agent/test-runner";
+import { loadProgram } from "../kernel/load";
+import { PacketRunner, type PacketRun } from "../agent/test-runner";
 import { targetOf } from "./ebpf";
 import type { EngineFactory, PacketVerdict } from "../run-capture";
 
@@ -53,8 +54,8 @@ function loadTranslated(program: readonly CbpfInsn[], target: Target): number {
   const translated = translate(program, { target });
   const opts = { insns: encodeProgram(translated.program.raw), type: target, name: `bpg_run_${target}` };
   // Without a log the verifier runs about twice as fast; a rejection is loaded again for its log.
-  let r = loadRetrying({ ...opts, logLevel: 0 });
-  if (!r.ok) r = loadRetrying({ ...opts, logLevel: 1 });
+  let r = loadProgram({ ...opts, logLevel: 0 });
+  if (!r.ok) r = loadProgram({ ...opts, logLevel: 1 });
   if (!r.ok) {
     throw new PlaygroundError("run/kernel-rejected", `the kernel rejected the translated ${target} program (${r.errnoName}):\n${r.log}`);
   }

@@ -79,6 +79,7 @@ export function loadProgram(opts: LoadOptions): LoadResult {
   const max = Math.max(MIN_LOG, opts.maxLogSize ?? DEFAULT_MAX);
   let size = level ? Math.min(max, Math.max(MIN_LOG, opts.initialLogSize ?? DEFAULT_INITIAL)) : 0;
   let attempts = 0;
+  let eagainRetries = 0;
 
   for (;;) {
     attempts++;
@@ -96,6 +97,9 @@ export function loadProgram(opts: LoadOptions): LoadResult {
       });
       const wallUs = (performance.now() - t0) * 1000;
       const log = buf ? readCString(buf.bytes) : "";
+      // The verifier gives up with EAGAIN whenever a signal is pending for this thread (do_check
+      // checks signal_pending): a child exiting (SIGCHLD) would make a good program look rejected.
+      if (r.fd < 0 && r.errno === ERRNO.EAGAIN && eagainRetries++ < 10) continue;
       const truncated = level !== 0 && r.fd < 0 && r.errno === ERRNO.ENOSPC && (r.logTrueSize === 0 || r.logTrueSize > size);
       if (truncated && size < max) {
         // Room for exactly the reported size (rounded to a page), or 8x when the kernel cannot tell.
