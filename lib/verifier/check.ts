@@ -1551,7 +1551,7 @@ export class Verifier {
     } else {
       const f0 = cloneReg(src);
       const f1 = cloneReg(src);
-      this.regSetMinMax(oregs[insn.dst]!, f0, dst, f1, op, isJmp32);
+      this.regSetMinMax(oregs[insn.dst]!, f0, dst, f1, op, isJmp32, true);
     }
     if (x && src.type === "scalar" && src.id) {
       this.syncLinkedRegs(this.cur, src, linked);
@@ -1612,16 +1612,17 @@ export class Verifier {
     return -1;
   }
 
-  private regSetMinMax(t1: Reg, t2: Reg, f1: Reg, f2: Reg, op: number, isJmp32: boolean): void {
+  /** `immediate`: t2/f2 are throw-away copies of the instruction's constant (BPF_K). */
+  private regSetMinMax(t1: Reg, t2: Reg, f1: Reg, f2: Reg, op: number, isJmp32: boolean, immediate = false): void {
     if (f1.type !== "scalar" || f2.type !== "scalar") return;
     if (f1 === f2) return;
     refineCondOp(f1, f2, revOpcode(op), isJmp32);
     regBoundsSync(f1);
-    regBoundsSync(f2);
+    if (!immediate) regBoundsSync(f2);
     refineCondOp(t1, t2, op, isJmp32);
     regBoundsSync(t1);
-    regBoundsSync(t2);
-    for (const r of [t1, t2, f1, f2]) if (!regBoundsSane(r)) markUnbounded(r);
+    if (!immediate) regBoundsSync(t2);
+    for (const r of immediate ? [t1, f1] : [t1, t2, f1, f2]) if (!regBoundsSane(r)) markUnbounded(r);
   }
 
   private syncLinkedRegs(st: VState, known: Reg, linked: readonly number[]): void {

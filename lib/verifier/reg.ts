@@ -350,6 +350,12 @@ export function regBoundOffset(r: Reg): void {
 }
 
 export function regBoundsSync(r: Reg): void {
+  // A constant whose ranges already say so cannot learn anything more.
+  if (r.varOff.mask === 0n) {
+    const v = r.varOff.value;
+    const lo = Number(v & 0xffffffffn);
+    if (r.umin === v && r.umax === v && r.smin === s64(v) && r.smax === s64(v) && r.u32min === lo && r.u32max === lo && r.s32min === (lo | 0) && r.s32max === (lo | 0)) return;
+  }
   updateRegBounds(r);
   // The kernel runs three deduction passes; a pass that changes nothing makes the rest no-ops.
   for (let i = 0; i < 3; i++) {
