@@ -12,6 +12,8 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   kernel: () => import("./kernel.bench"),
   translate: () => import("./translate.bench"),
   agent: () => import("./agent.bench"),
+  verifier: () => import("./verifier.bench"),
+  ui: () => import("./ui.bench"),
 };
 
 async function main(): Promise<void> {

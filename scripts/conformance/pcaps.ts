@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { listCaptureFiles, readSharedCapture } from "./shared-captures";
 import { evaluatePackets, captureSnaplen } from "../../server/run-capture";
-import { explainedBy, type Variant } from "./variants";
+import { explainedBy, REFUSAL_CODES, type Variant } from "./variants";
 import { compileFilter } from "../../server/native/libpcap";
 import { tcpdumpMatches, TCPDUMP } from "../../tests/support/tcpdump-oracle";
 import { mapPool } from "../../tests/support/pool";
@@ -58,7 +58,10 @@ export async function runPcapsConformance(sharedDir: string, variants: readonly 
     files: files.length, unreadable: 0, readerMismatches: [], comparisons: 0, packetsCompared: 0,
     skippedNoCompile: 0, explained: {}, disagreements: [],
   };
+  let done = 0;
+  const started = Date.now();
   await mapPool(files, 4, async (path) => {
+    if (++done % 100 === 0) process.stderr.write(`  pcaps: ${done}/${files.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     const cap = await readSharedCapture(path);
     const raw = await tcpdumpRaw(path);
     if ("unreadable" in cap.read) {
@@ -91,7 +94,7 @@ export async function runPcapsConformance(sharedDir: string, variants: readonly 
         report.comparisons++;
         if (!ours.ok) {
           // A translation refused with a reason (e.g. ancillary loads on xdp) is not a wrong verdict.
-          if (ours.code !== "translate/unsupported") report.disagreements.push(`${path} [${filter}] ${variant.label}: ${ours.error}`);
+          if (!REFUSAL_CODES.has(ours.code ?? "")) report.disagreements.push(`${path} [${filter}] ${variant.label}: ${ours.error}`);
           else report.explained[`refused`] = (report.explained[`refused`] ?? 0) + 1;
           continue;
         }

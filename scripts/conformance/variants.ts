@@ -19,8 +19,17 @@ export function ebpfVariants(): Variant[] {
   return (["socket", "tc", "xdp", "kprobe"] as const).map((target) => ({ engine: "ebpf", target, label: `ebpf/${target}` }));
 }
 
+export function kernelVariants(): Variant[] {
+  return (["socket", "tc", "xdp"] as const).map((target) => ({ engine: "kernel", target, label: `kernel/${target}` }));
+}
+
+/** Codes with which an engine declines a program or link type it cannot run, with the reason. */
+export const REFUSAL_CODES = new Set(["translate/unsupported", "run/kernel-target"]);
+
 /** The ids of the documented divergences that explain a different verdict, or [] if none does. */
 export function explainedBy(variant: Variant, prog: readonly CbpfInsn[], packet: CapturedPacket): string[] {
   if (variant.engine === "cbpf") return [];
-  return divergencesFor({ prog, target: variant.target, packet: packet.data, wireLen: packet.origLen }).map((d) => d.id);
+  // BPF_PROG_TEST_RUN builds the skb from the captured bytes, so `len` is the captured length there.
+  const lenSeen = variant.engine === "kernel" ? packet.data.length : undefined;
+  return divergencesFor({ prog, target: variant.target, packet: packet.data, wireLen: packet.origLen, lenSeen }).map((d) => d.id);
 }

@@ -138,14 +138,16 @@ const collected = new FinalizationRegistry<KernelVerdicts>((k) => {
 });
 let exitHook = false;
 
+let noted = false;
+
 export const kernelEngine: EngineFactory = async (program, dlt, request) => {
   const target = targetOf(request.target);
   const refusal = kernelRunRefusal(target, dlt);
   if (refusal) throw new PlaygroundError("run/kernel-target", refusal);
   const why = kernelUnavailableReason();
   if (why) throw new PlaygroundError("run/kernel-unavailable", `--engine kernel loads programs into the running kernel, which is not possible here: ${why}`);
-  let noted = false;
   const k = kernelVerdicts(program, dlt, target, (note) => {
+    // Once per process: a conformance run evaluates thousands of filters.
     if (noted) return;
     noted = true;
     process.stderr.write(`bpf-playground: note: frames the kernel does not test-run on ${target} run through the socket-filter translation of the same filter (first: ${note})\n`);
