@@ -5,7 +5,7 @@
 import { UsageError } from "./cli/args";
 import { compileCommand } from "./cli/compile";
 import { runCommand } from "./cli/run";
-import { startCommand } from "./cli/start";
+import { startCommand, startHooks } from "./cli/start";
 import { traceCommand } from "./cli/trace";
 import { agentCommand } from "./cli/agent";
 import { isPlaygroundError } from "../lib/errors";
@@ -29,6 +29,13 @@ const COMMANDS: Record<string, Command> = {
   trace: traceCommand,
   agent: agentCommand,
   start: startCommand,
+};
+
+// `start` runs the agent beside the UI, in the same process; the printed URL carries its address.
+startHooks.startAgent = async () => {
+  const { startAgent } = await import("./agent/server");
+  const agent = await startAgent();
+  return { url: agent.url, stop: () => agent.close() };
 };
 
 async function main(argv: string[]): Promise<number> {
