@@ -40,6 +40,7 @@ interface Settings {
 
 const DEFAULT_SETTINGS: Settings = { filter: "tcp port 80", dlt: 1, snaplen: 262144, optimize: true, target: "socket" };
 const TARGETS: Target[] = ["socket", "tc", "xdp", "kprobe"];
+const NO_READS: { offset: number; size: number }[] = [];
 const ALL_PANES: Record<PaneId, boolean> = { cbpf: true, ebpf: true, trace: true, packets: true, detail: true, debugger: true, kernel: true };
 const DEFAULT_PRESENTER: Record<PaneId, boolean> = { cbpf: true, ebpf: true, trace: false, packets: true, detail: false, debugger: false, kernel: false };
 
@@ -51,7 +52,10 @@ interface Good {
 
 interface Timing {
   compileMs: number | null;
+  /** runPipeline's first answer in the worker. */
   workerMs: number | null;
+  /** The eBPF verdicts that follow it on large captures. */
+  ebpfMs: number | null;
   screenMs: number | null;
 }
 
@@ -122,7 +126,7 @@ export default function Ide() {
   const [toast, setToast] = useState<string | null>(null);
   const [samples, setSamples] = useState<Sample[]>([]);
   const [agent] = useState<AgentInfo>(() => agentFromLocation(window.location.hash));
-  const [timing, setTiming] = useState<Timing>({ compileMs: null, workerMs: null, screenMs: null });
+  const [timing, setTiming] = useState<Timing>({ compileMs: null, workerMs: null, ebpfMs: null, screenMs: null });
   const [fatal, setFatal] = useState<string | null>(null);
   const [filterRevision, setFilterRevision] = useState(0);
   const [dragging, setDragging] = useState(false);
@@ -140,6 +144,8 @@ export default function Ide() {
   const pendingShareView = useRef<Record<string, string | number | boolean> | null>(null);
   const [clientReady, setClientReady] = useState<PipelineClient | null>(null);
 
+  const settingsRef = useRef(settings);
+  settingsRef.current = settings;
   const fontSize = presenter ? 18 : 13;
   const rowHeight = presenter ? 30 : 22;
 
@@ -156,7 +162,7 @@ export default function Ide() {
       ebpfVerdicts(seq, verdicts: EngineVerdicts, mismatches, workerMs) {
         if (seq !== -1 && seq < runSeq.current) return;
         setResult((prev) => (prev ? { ...prev, verdicts: { ...prev.verdicts, ebpf: verdicts, mismatches } } : prev));
-        setTiming((t) => ({ ...t, workerMs: (t.workerMs ?? 0) + workerMs }));
+        setTiming((t) => ({ ...t, ebpfMs: workerMs }));
       },
       progress(_id, _phase, done, total) {
         setLoading((l) => (l ? { ...l, progress: total > 0 ? done / total : 0 } : l));
@@ -283,6 +289,7 @@ export default function Ide() {
     hook.lastFilterShown = shownFilter;
     if (k && shownFilter === k.filter && result) {
       keyTime.current = null;
+      note(`committed ${JSON.stringify(k.filter)}`);
       // On screen = after this commit, Monaco's own render (an animation frame) and the paint:
       // a message posted from the next frame's callback runs after that paint.
       requestAnimationFrame(() => {
@@ -291,6 +298,7 @@ export default function Ide() {
           const screenMs = performance.now() - k.t0;
           hook.timing = { ...hook.timing, screenMs };
           hook.lastMeasured = k.filter;
+          note(`painted ${JSON.stringify(k.filter)} ${screenMs.toFixed(1)} ms after the keystroke`);
           setTiming((t) => ({ ...t, screenMs }));
         };
         ch.port2.postMessage(0);
@@ -360,6 +368,18 @@ export default function Ide() {
       const list = b[which];
       return { ...b, [which]: list.includes(at) ? list.filter((x) => x !== at) : [...list, at] };
     });
+  // Stable handlers, so that memoised panes skip renders their props do not call for.
+  const toggleCbpfBp = useCallback((l: number) => toggleBp("cbpf", l), []);
+  const toggleEbpfBp = useCallback((slot: number) => toggleBp("ebpf", slot), []);
+  const openFilePicker = useCallback(() => fileInput.current?.click(), []);
+  const openGenerate = useCallback(() => setOverlay("generate"), []);
+  const openEditor = useCallback((m: "edit" | "new") => setOverlay({ editor: m }), []);
+  const selectedRef = useRef(selected);
+  selectedRef.current = selected;
+  const deleteSelected = useCallback(() => {
+    const sel = selectedRef.current;
+    if (sel !== null) client.current?.edit("delete", sel);
+  }, []);
 
   // ---- captures ------------------------------------------------------------------------------------
   const loadFile = useCallback((file: File) => {
@@ -555,11 +575,15 @@ export default function Ide() {
   const stale = !!compiled && !compiled.response.ok;
   const ebpf = result?.ebpf ?? null;
   const trace = result?.trace ?? null;
-  const reads = debugSnap && !debugSnap.unavailable && debugSnap.packet === selected ? debugSnap.reads : [];
-  const onFilterChange = (v: string) => {
+  const reads = debugSnap && !debugSnap.unavailable && debugSnap.packet === selected ? debugSnap.reads : NO_READS;
+  const onFilterChange = useCallback((v: string) => {
     keyTime.current = { filter: v, t0: performance.now() };
-    setSettings((s) => ({ ...s, filter: v }));
-  };
+    note(`key ${JSON.stringify(v)}`);
+    // Straight to the compile service: the render this edit causes runs while the request is out.
+    const s = settingsRef.current;
+    compiler.current?.request({ filter: v, dlt: s.dlt, snaplen: s.snaplen, optimize: s.optimize });
+    setSettings((prev) => ({ ...prev, filter: v }));
+  }, []);
 
   const topRow = (
     <Split id="top" dir="row" defaults={{ cbpf: 30, ebpf: 36, trace: 34 }}>
@@ -575,7 +599,7 @@ export default function Ide() {
             trace={trace}
             debug={debugSnap}
             breakpoints={breakpoints.cbpf}
-            onToggleBreakpoint={(l) => toggleBp("cbpf", l)}
+            onToggleBreakpoint={toggleCbpfBp}
             stale={stale}
             libpcap={good?.libpcap}
           />
@@ -583,7 +607,7 @@ export default function Ide() {
       )}
       {visible.ebpf && (
         <PaneBoundary key="ebpf" name="eBPF">
-          <EbpfPane ebpf={ebpf} trace={trace} fontSize={fontSize} rainbow={rainbow} debug={debugSnap} target={settings.target} breakpoints={breakpoints.ebpf} onToggleBreakpoint={(s) => toggleBp("ebpf", s)} />
+          <EbpfPane ebpf={ebpf} trace={trace} fontSize={fontSize} rainbow={rainbow} debug={debugSnap} target={settings.target} breakpoints={breakpoints.ebpf} onToggleBreakpoint={toggleEbpfBp} />
         </PaneBoundary>
       )}
       {visible.trace && (
@@ -609,12 +633,12 @@ export default function Ide() {
             loading={loading}
             loadError={loadError}
             samples={samples}
-            onOpenFile={() => fileInput.current?.click()}
+            onOpenFile={openFilePicker}
             onSample={loadSample}
-            onGenerate={() => setOverlay("generate")}
-            onExport={(w) => void exportCapture(w)}
-            onEdit={(m) => setOverlay({ editor: m })}
-            onDelete={() => selected !== null && client.current?.edit("delete", selected)}
+            onGenerate={openGenerate}
+            onExport={exportCapture}
+            onEdit={openEditor}
+            onDelete={deleteSelected}
             agentConnected={agent.connected}
             rowHeight={rowHeight}
           />
@@ -751,7 +775,10 @@ export default function Ide() {
         <span>{ebpf?.status === "ok" ? `${ebpf.lines.length} eBPF insns (${settings.target})` : ""}</span>
         <span className="spacer" />
         <span title="filter text → /api/compile → answer">{timing.compileMs !== null ? `compile ${timing.compileMs.toFixed(1)} ms` : ""}</span>
-        <span title="runPipeline in the worker">{timing.workerMs !== null ? `worker ${timing.workerMs.toFixed(1)} ms` : ""}</span>
+        <span title="runPipeline in the worker (eBPF verdicts of large captures follow)">
+          {timing.workerMs !== null ? `worker ${timing.workerMs.toFixed(1)} ms` : ""}
+          {timing.ebpfMs !== null && (result?.verdicts.count ?? 0) > 2000 ? ` + eBPF ${timing.ebpfMs.toFixed(0)} ms` : ""}
+        </span>
         <span title="keystroke to every pane updated" data-testid="screen-ms">{timing.screenMs !== null ? `screen ${timing.screenMs.toFixed(1)} ms` : ""}</span>
       </footer>
       <input

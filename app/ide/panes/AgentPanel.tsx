@@ -3,7 +3,7 @@
  * The seam for the local agent (lib/protocol + the WebSocket agent, not built yet). The page
  * works without it; every kernel feature says how to get it instead of failing.
  */
-import { useState } from "react";
+import { useState, memo } from "react";
 
 export interface AgentInfo {
   /** The address from the URL (`#agent=ws://127.0.0.1:PORT/?token=…`), if any. */
@@ -48,7 +48,7 @@ const TAB_TEXT: Record<KernelTab, string> = {
   jit: "the JIT-compiled x86-64 code",
 };
 
-export function KernelPane({ agent }: { agent: AgentInfo }) {
+export const KernelPane = memo(function KernelPane({ agent }: { agent: AgentInfo }) {
   const [tab, setTab] = useState<KernelTab>("log");
   return (
     <div className="pane" data-testid="kernel-log-pane">
@@ -70,4 +70,4 @@ export function KernelPane({ agent }: { agent: AgentInfo }) {
       </div>
     </div>
   );
-}
+});

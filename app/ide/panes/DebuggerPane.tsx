@@ -1,4 +1,5 @@
 "use client";
+import { memo } from "react";
 /** The step debugger's controls and registers; the listings show the pc and breakpoints. */
 import type { DebugSnapshot, Engine } from "../worker/protocol";
 
@@ -14,7 +15,7 @@ interface Props {
   breakpointCount: number;
 }
 
-export function DebuggerPane({ engine, onEngine, snapshot, selected, onStep, onBack, onRun, onReset, breakpointCount }: Props) {
+export const DebuggerPane = memo(function DebuggerPane({ engine, onEngine, snapshot, selected, onStep, onBack, onRun, onReset, breakpointCount }: Props) {
   const s = snapshot;
   const usable = s && !s.unavailable;
   return (
@@ -83,4 +84,4 @@ export function DebuggerPane({ engine, onEngine, snapshot, selected, onStep, onB
       )}
     </div>
   );
-}
+});

@@ -127,7 +127,7 @@ const HexView = memo(function HexView({
   );
 });
 
-export function DetailPane({ detail, reads }: Props) {
+export const DetailPane = memo(function DetailPane({ detail, reads }: Props) {
   const [hoverNode, setHoverNode] = useState<DissectNode | null>(null);
   const [picked, setPicked] = useState<DissectNode | null>(null);
   const [hoverByte, setHoverByte] = useState<number | null>(null);
@@ -196,4 +196,4 @@ export function DetailPane({ detail, reads }: Props) {
       )}
     </div>
   );
-}
+});

@@ -1,6 +1,6 @@
 "use client";
 /** The three listings: cBPF (tcpdump -d/-dd/-ddd), the translated eBPF, and the verifier trace. */
-import { useMemo } from "react";
+import { useMemo, memo } from "react";
 import type { CbpfView, EbpfView, TraceView, Target } from "../../../lib/pipeline";
 import { ensureModel } from "../monaco/CodeView";
 import { LANG } from "../monaco/languages";
@@ -49,7 +49,7 @@ interface CbpfProps extends CommonProps {
   libpcap?: string;
 }
 
-export function CbpfPane({ view, tab, onTab, fontSize, rainbow, ebpf, trace, debug, breakpoints, onToggleBreakpoint, stale, libpcap }: CbpfProps) {
+export const CbpfPane = memo(function CbpfPane({ view, tab, onTab, fontSize, rainbow, ebpf, trace, debug, breakpoints, onToggleBreakpoint, stale, libpcap }: CbpfProps) {
   const { links, origin } = useLinked(ebpf, trace);
   const text = view?.text ?? { d: "", dd: "", ddd: "" };
   // Keep all three models current so any of them can be read (tests, automation) whatever the tab.
@@ -101,7 +101,7 @@ export function CbpfPane({ view, tab, onTab, fontSize, rainbow, ebpf, trace, deb
       </div>
     </div>
   );
-}
+});
 
 interface EbpfProps extends CommonProps {
   target: Target;
@@ -109,7 +109,7 @@ interface EbpfProps extends CommonProps {
   onToggleBreakpoint: (slot: number) => void;
 }
 
-export function EbpfPane({ ebpf, trace, fontSize, rainbow, debug, target, breakpoints, onToggleBreakpoint }: EbpfProps) {
+export const EbpfPane = memo(function EbpfPane({ ebpf, trace, fontSize, rainbow, debug, target, breakpoints, onToggleBreakpoint }: EbpfProps) {
   const { links, origin } = useLinked(ebpf, trace);
   const view = ebpf;
   const decorations = useMemo(() => {
@@ -160,13 +160,13 @@ export function EbpfPane({ ebpf, trace, fontSize, rainbow, debug, target, breakp
       </div>
     </div>
   );
-}
+});
 
 interface TraceProps extends CommonProps {
   agentConnected: boolean;
 }
 
-export function TracePane({ ebpf, trace, fontSize, rainbow, debug, agentConnected }: TraceProps) {
+export const TracePane = memo(function TracePane({ ebpf, trace, fontSize, rainbow, debug, agentConnected }: TraceProps) {
   const { links, origin } = useLinked(ebpf, trace);
   const decorations = useMemo(() => {
     const decos = new Map<number, LineDeco>();
@@ -215,4 +215,4 @@ export function TracePane({ ebpf, trace, fontSize, rainbow, debug, agentConnecte
       </div>
     </div>
   );
-}
+});

@@ -4,7 +4,7 @@
  * worker on demand), one verdict column per engine, mismatches flagged. Opening captures,
  * samples, generating traffic, editing and exporting start here.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, memo } from "react";
 import type { PacketRow, VerdictsView, EngineVerdicts } from "../../../lib/pipeline";
 import type { PipelineClient } from "../worker/client";
 
@@ -51,7 +51,7 @@ function cell(v: EngineVerdicts | undefined, i: number): { text: string; cls: st
   return { text: "", cls: "v", title: "not run" };
 }
 
-export function PacketsPane(props: Props) {
+export const PacketsPane = memo(function PacketsPane(props: Props) {
   const { client, captureKey, count, verdicts, selected, onSelect, rowHeight } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 400 });
@@ -276,4 +276,4 @@ export function PacketsPane(props: Props) {
       </div>
     </div>
   );
-}
+});

@@ -57,10 +57,22 @@ function stateOf(input: RunInput): PipelineState {
   };
 }
 
+/**
+ * Run `fn` as a new task, after any message already queued. A MessageChannel, because nested
+ * setTimeout(0) calls are clamped to 4 ms each.
+ */
+const laterQueue: (() => void)[] = [];
+const laterChannel = new MessageChannel();
+laterChannel.port1.onmessage = () => laterQueue.shift()?.();
+function later(fn: () => void): void {
+  laterQueue.push(fn);
+  laterChannel.port2.postMessage(0);
+}
+
 function scheduleRun(): void {
   if (runScheduled) return;
   runScheduled = true;
-  setTimeout(processRun, 0);
+  later(processRun);
 }
 
 function processRun(): void {
@@ -93,7 +105,7 @@ function processRun(): void {
       const complete = verdictJob.advance(EBPF_SLICE);
       spent += now() - t1;
       if (!complete) {
-        setTimeout(slice, 0);
+        later(slice);
         return;
       }
       const verdicts = verdictJob.result();
@@ -104,7 +116,7 @@ function processRun(): void {
       }
       post({ type: "ebpf-verdicts", seq, verdicts, mismatches, workerMs: spent });
     };
-    setTimeout(slice, 0);
+    later(slice);
   }
 }
 
