@@ -110,7 +110,18 @@ export async function evaluatePackets(
   let matched = 0;
   for (let i = 0; i < total; i++) {
     const packet = packets[i]!;
-    const value = verdicts.get(packet.dlt)!(packet);
+    let value: number;
+    try {
+      value = verdicts.get(packet.dlt)!(packet);
+    } catch (e) {
+      // An engine that cannot run one packet (the kernel will not test-run a 64 KiB frame) says
+      // which one and why; the run fails with that reason instead of a stack trace.
+      if (isPlaygroundError(e)) {
+        const error = e.message.startsWith("packet ") ? e.message : `packet ${i + 1}: ${e.message}`;
+        return { ok: false, error, code: e.code };
+      }
+      throw e;
+    }
     returnValues[i] = value;
     results[i] = value !== 0;
     if (value !== 0) matched++;

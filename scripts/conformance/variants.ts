@@ -24,7 +24,7 @@ export function kernelVariants(): Variant[] {
 }
 
 /** Codes with which an engine declines a program or link type it cannot run, with the reason. */
-export const REFUSAL_CODES = new Set(["translate/unsupported", "run/kernel-target"]);
+export const REFUSAL_CODES = new Set(["translate/unsupported", "run/kernel-target", "kernel/test-run-too-large"]);
 
 /** The ids of the documented divergences that explain a different verdict, or [] if none does. */
 export function explainedBy(variant: Variant, prog: readonly CbpfInsn[], packet: CapturedPacket): string[] {

@@ -61,9 +61,13 @@ export class PacketRunner {
     for (let retry = 0; ret < 0 && errno === EINTR && retry < MAX_RETRIES; retry++) ({ ret, errno } = sysBpf(BPF_PROG_TEST_RUN, this.#attr, ATTR_SIZE));
     if (ret < 0) {
       const name = errnoName(errno);
-      const hint = name === "EINVAL" && this.kind !== "xdp" && data.length > SKB_TEST_RUN_MAX ? ` (${data.length} bytes exceed what an skb test run takes, ${SKB_TEST_RUN_MAX})` : "";
       const err = new SyscallError("BPF_PROG_TEST_RUN", errno);
-      return { ok: false, code: err.code, message: err.message + hint, errno, errnoName: name };
+      if (name === "EINVAL" && this.kind !== "xdp" && data.length > SKB_TEST_RUN_MAX) {
+        // Not a verdict: the kernel will not build an skb this large for a test run.
+        const message = `${err.message} (${data.length} bytes exceed what an skb test run takes, ${SKB_TEST_RUN_MAX})`;
+        return { ok: false, code: "kernel/test-run-too-large", message, errno, errnoName: name };
+      }
+      return { ok: false, code: err.code, message: err.message, errno, errnoName: name };
     }
     return { ok: true, retval: v.getUint32(4, true), durationNs: v.getUint32(36, true) };
   }
