@@ -65,7 +65,7 @@ import {
   tnumSubreg,
   tnumWithSubreg,
 } from "./tnum";
-import { LazyStep, snapshot, type TraceStep } from "./trace";
+import { LazyStep, snapshot, type Snapshot, type TraceStep } from "./trace";
 
 export const EACCES = 13;
 export const EINVAL = 22;
@@ -191,6 +191,7 @@ export class Verifier {
   private pathId = 0;
   private step: LazyStep | null = null;
   private curInsn = 0;
+  private lastSnap: Snapshot | null = null;
   private histSpi: number | undefined;
   private histLinked: number[] | undefined;
   private errorStart = -1;
@@ -329,7 +330,10 @@ export class Verifier {
         this.histSpi = undefined;
         this.histLinked = undefined;
         this.curInsn = idx;
-        this.step = this.opts.trace ? new LazyStep(this.pathId, idx, insnText(insn, this.opts.maps), snapshot(this.cur)) : null;
+        // The state after the previous step is this step's state before, unless a pop came between.
+        const before = this.lastSnap ?? (this.opts.trace ? snapshot(this.cur) : null);
+        this.step = before ? new LazyStep(this.pathId, idx, insnText(insn, this.opts.maps), before) : null;
+        this.lastSnap = null;
         if (this.step) this.trace.push(this.step);
         this.prevInsnIdx = idx;
         let exited = false;
@@ -375,7 +379,7 @@ export class Verifier {
         if ((this.stackReads >> BigInt(i)) & 1n) s.stackReads.push((-i - 1) * 8);
         if ((this.stackWrites >> BigInt(i)) & 1n) s.stackWrites.push((-i - 1) * 8);
       }
-      if (!exited && this.errorStart < 0) s.afterSnap = snapshot(this.cur);
+      if (!exited && this.errorStart < 0) s.afterSnap = this.lastSnap = snapshot(this.cur);
     }
     // Record the instruction in the path's history (for precision backtracking).
     this.cur.hist = this.histNode(this.curInsn);
@@ -394,6 +398,7 @@ export class Verifier {
   private processExit(): boolean {
     this.markAllScratched();
     this.updateBranchCounts(this.cur);
+    this.lastSnap = null;
     const b = this.branches.pop();
     if (!b) return false;
     if (this.opts.level === 1) this.log.rewind(b.logMark);

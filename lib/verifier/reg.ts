@@ -237,36 +237,42 @@ export function updateRegBounds(r: Reg): void {
 }
 
 function reg32DeduceBounds(r: Reg): void {
-  const uminHi = r.umin >> 32n;
-  const umaxHi = r.umax >> 32n;
+  const uminLo = Number(r.umin & 0xffffffffn);
+  const umaxLo = Number(r.umax & 0xffffffffn);
+  const uminHi = Number(r.umin >> 32n);
+  const umaxHi = Number(r.umax >> 32n);
+  const sminU = u64(r.smin);
+  const smaxU = u64(r.smax);
+  const sminLo = Number(sminU & 0xffffffffn);
+  const smaxLo = Number(smaxU & 0xffffffffn);
+  const sminHi = Number(sminU >> 32n);
+  const smaxHi = Number(smaxU >> 32n);
   if (uminHi === umaxHi) {
-    r.u32min = Math.max(r.u32min, lo32(r.umin));
-    r.u32max = Math.min(r.u32max, lo32(r.umax));
-    if (lo32s(r.umin) <= lo32s(r.umax)) {
-      r.s32min = Math.max(r.s32min, lo32s(r.umin));
-      r.s32max = Math.min(r.s32max, lo32s(r.umax));
+    r.u32min = Math.max(r.u32min, uminLo);
+    r.u32max = Math.min(r.u32max, umaxLo);
+    if ((uminLo | 0) <= (umaxLo | 0)) {
+      r.s32min = Math.max(r.s32min, uminLo | 0);
+      r.s32max = Math.min(r.s32max, umaxLo | 0);
     }
   }
-  if (r.smin >> 32n === r.smax >> 32n) {
-    if (lo32(r.smin) <= lo32(r.smax)) {
-      r.u32min = Math.max(r.u32min, lo32(r.smin));
-      r.u32max = Math.min(r.u32max, lo32(r.smax));
+  if (sminHi === smaxHi) {
+    if (sminLo <= smaxLo) {
+      r.u32min = Math.max(r.u32min, sminLo);
+      r.u32max = Math.min(r.u32max, smaxLo);
     }
-    if (lo32s(r.smin) <= lo32s(r.smax)) {
-      r.s32min = Math.max(r.s32min, lo32s(r.smin));
-      r.s32max = Math.min(r.s32max, lo32s(r.smax));
+    if ((sminLo | 0) <= (smaxLo | 0)) {
+      r.s32min = Math.max(r.s32min, sminLo | 0);
+      r.s32max = Math.min(r.s32max, smaxLo | 0);
     }
   }
   // Upper halves two consecutive numbers while the low halves cross from negative to positive.
-  if (((Number(uminHi & 0xffffffffn) + 1) >>> 0) === Number(umaxHi & 0xffffffffn) && lo32s(r.umin) < 0 && lo32s(r.umax) >= 0) {
-    r.s32min = Math.max(r.s32min, lo32s(r.umin));
-    r.s32max = Math.min(r.s32max, lo32s(r.umax));
+  if (((uminHi + 1) >>> 0) === (umaxHi >>> 0) && (uminLo | 0) < 0 && (umaxLo | 0) >= 0) {
+    r.s32min = Math.max(r.s32min, uminLo | 0);
+    r.s32max = Math.min(r.s32max, umaxLo | 0);
   }
-  const sminHi = Number(BigInt.asUintN(32, r.smin >> 32n));
-  const smaxHi = Number(BigInt.asUintN(32, r.smax >> 32n));
-  if (((sminHi + 1) >>> 0) === smaxHi && lo32s(r.smin) < 0 && lo32s(r.smax) >= 0) {
-    r.s32min = Math.max(r.s32min, lo32s(r.smin));
-    r.s32max = Math.min(r.s32max, lo32s(r.smax));
+  if (((sminHi + 1) >>> 0) === (smaxHi >>> 0) && (sminLo | 0) < 0 && (smaxLo | 0) >= 0) {
+    r.s32min = Math.max(r.s32min, sminLo | 0);
+    r.s32max = Math.min(r.s32max, smaxLo | 0);
   }
   if (s32(r.u32min) <= s32(r.u32max)) {
     r.s32min = Math.max(r.s32min, s32(r.u32min));
