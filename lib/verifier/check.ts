@@ -214,6 +214,12 @@ export class Verifier {
     this.succ = p.map((d) => (d ? successors(d).filter((x) => x < p.length) : []));
   }
 
+  private readonly texts: (string | undefined)[] = [];
+  /** Kernel text of an instruction, formatted once per program. */
+  private textOf(insn: DecodedInsn): string {
+    return (this.texts[insn.index] ??= insnText(insn, this.opts.maps));
+  }
+
   private recordStack(spi: number, write: boolean, full: boolean): void {
     const idx = this.curInsn;
     const bit = 1n << BigInt(spi);
@@ -309,7 +315,7 @@ export class Verifier {
               this.log.print(`from ${this.prevInsnIdx} to ${idx}: safe`);
             } else this.log.print(`${idx}: safe`);
             if (this.opts.trace) {
-              const st = new LazyStep(this.pathId, idx, insnText(insn, this.opts.maps), snapshot(this.cur));
+              const st = new LazyStep(this.pathId, idx, this.textOf(insn), snapshot(this.cur));
               st.pruned = true;
               this.trace.push(st);
             }
@@ -324,7 +330,7 @@ export class Verifier {
         }
         doPrintState = false;
         if (this.scratched) this.printInsnState(idx);
-        this.log.printInsn(`${idx}: ${insnText(insn, this.opts.maps)}`);
+        this.log.printInsn(`${idx}: ${this.textOf(insn)}`);
         this.reads = this.writes = 0;
         this.stackReads = this.stackWrites = 0n;
         this.histSpi = undefined;
@@ -332,7 +338,7 @@ export class Verifier {
         this.curInsn = idx;
         // The state after the previous step is this step's state before, unless a pop came between.
         const before = this.lastSnap ?? (this.opts.trace ? snapshot(this.cur) : null);
-        this.step = before ? new LazyStep(this.pathId, idx, insnText(insn, this.opts.maps), before) : null;
+        this.step = before ? new LazyStep(this.pathId, idx, this.textOf(insn), before) : null;
         this.lastSnap = null;
         if (this.step) this.trace.push(this.step);
         this.prevInsnIdx = idx;

@@ -323,7 +323,8 @@ function highestWithLow32(up: bigint, min32: number, max32: number): bigint {
 }
 
 function regDeduceMixedBounds(r: Reg): void {
-  if (r.u32min <= r.u32max) {
+  // Full u32 range: every 64-bit value is compatible, nothing to tighten.
+  if (r.u32min <= r.u32max && (r.u32min !== 0 || r.u32max !== U32_MAX)) {
     const nUmin = lowestWithLow32(r.umin, r.u32min, r.u32max);
     const nUmax = highestWithLow32(r.umax, r.u32min, r.u32max);
     if (nUmin <= U64_MAX) r.umin = maxB(r.umin, nUmin);
