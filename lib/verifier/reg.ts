@@ -281,6 +281,14 @@ function reg32DeduceBounds(r: Reg): void {
   if (u32(r.s32min) <= u32(r.s32max)) {
     r.u32min = Math.max(u32(r.s32min), r.u32min);
     r.u32max = Math.min(u32(r.s32max), r.u32max);
+  } else if (r.u32max < u32(r.s32min)) {
+    // The s32 range crosses the sign boundary and the u32 range meets only its positive part
+    // (the 32-bit twin of the 64-bit case below; observed on 6.18).
+    r.s32min = s32(r.u32min);
+    r.u32max = Math.min(r.u32max, u32(r.s32max));
+  } else if (u32(r.s32max) < r.u32min) {
+    r.s32max = s32(r.u32max);
+    r.u32min = Math.max(r.u32min, u32(r.s32min));
   }
 }
 

@@ -77,15 +77,39 @@ export function generateProgram(seed: number, type: ProgType, broken = false): R
     else if (alu < 0.3) out.push(I(0x77, reg, 0, 0, int(1, 7)));
     else if (alu < 0.4) out.push(I(0x54, reg, 0, 0, pick([0xf, 0x3f, 0xff00])));
     else if (alu < 0.45) out.push(I(0x07, reg, 0, 0, int(-5, 5)));
+    // More arithmetic, as the translator emits for cBPF ALU instructions (32-bit) and guards (64-bit).
+    if (r() < 0.35) {
+      const other = reg === 0 ? 7 : 6;
+      const forms: RawInsn[][] = [
+        [I(0x27, reg, 0, 0, int(2, 9))],
+        [I(0x24, reg, 0, 0, int(2, 9))],
+        [I(0xa7, reg, 0, 0, int(0, 0xffff))],
+        [I(0x44, reg, 0, 0, int(1, 0xff))],
+        [I(0xc7, reg, 0, 0, int(1, 8))],
+        [I(0x84, reg)],
+        [I(0x14, reg, 0, 0, int(1, 300))],
+        [I(0xb7, other, 0, 0, int(0, 100)), I(0x1f, reg, other)],
+        [I(0xb4, other, 0, 0, int(0, 100)), I(0x0c, reg, other)],
+        [I(0x67, reg, 0, 0, 32), I(0xc7, reg, 0, 0, 32)],
+        [I(0x7b, 10, reg, -16), I(0x79, reg, 10, -16)],
+      ];
+      out.push(...pick(forms));
+    }
     if (r() < 0.2) {
       const slot = -4 * int(1, 4);
       out.push(I(0x63, 10, reg, slot), I(0x61, reg, 10, slot));
     }
-    const op = pick([0x10, 0x50, 0x20, 0x30, 0xa0, 0xb0, 0x40, 0x60, 0xc0]);
+    const op = pick([0x10, 0x50, 0x20, 0x30, 0xa0, 0xb0, 0x40, 0x60, 0xc0, 0x70, 0xd0]);
     const cls = r() < 0.2 ? 0x06 : 0x05;
-    const cst = r() < 0.5 ? int(0, size === 1 ? 255 : 0xffff) : pick([0, 1, 6, 17, 0x800, 0x86dd, 80, 443]);
+    const cst = r() < 0.5 ? int(0, size === 1 ? 255 : 0xffff) : pick([0, 1, 6, 17, 0x800, 0x86dd, 80, 443, -1, -100]);
     const target = r() < 0.4 ? pick(["accept", "reject"]) : `b${int(b + 1, blocks)}`;
-    jump(cls | op, reg, 0, cst, target === `b${blocks}` ? pick(["accept", "reject"]) : target);
+    const to = target === `b${blocks}` ? pick(["accept", "reject"]) : target;
+    if (r() < 0.2) {
+      // Register compare against a second scalar (X in cBPF).
+      const other = reg === 0 ? 7 : 6;
+      out.push(I(0xb7, other, 0, 0, int(0, 300)));
+      jump(cls | op | 0x08, reg, other, 0, to);
+    } else jump(cls | op, reg, 0, cst, to);
   }
   labels.set(`b${blocks}`, out.length);
   labels.set("reject", out.length);
