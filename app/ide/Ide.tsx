@@ -25,7 +25,12 @@ import { CbpfPane, EbpfPane, TracePane, type CbpfTab } from "./panes/ListingPane
 import { PacketsPane, type Sample } from "./panes/PacketsPane";
 import { DetailPane } from "./panes/DetailPane";
 import { DebuggerPane } from "./panes/DebuggerPane";
-import { AgentStatus, KernelPane, agentFromLocation, type AgentInfo } from "./panes/AgentPanel";
+import { AgentStatus, KernelPane, agentFromLocation, type AgentInfo, type KernelView } from "./panes/AgentPanel";
+import { AgentSession } from "./agent/session";
+import { logSlots } from "./link-store";
+import { compareLogs } from "../../lib/verifier/compare";
+import { RunStatus } from "../../lib/pipeline";
+import type { KernelLogView } from "./panes/ListingPanes";
 import { GenerateDialog, HelpOverlay, PresenterDialog, ShareDialog, type PaneId } from "./panes/Dialogs";
 import { PacketEditor } from "./panes/PacketEditor";
 import { COMMON_DLTS } from "./dlts";
@@ -41,6 +46,11 @@ interface Settings {
 const DEFAULT_SETTINGS: Settings = { filter: "tcp port 80", dlt: 1, snaplen: 262144, optimize: true, target: "socket" };
 const TARGETS: Target[] = ["socket", "tc", "xdp", "kprobe"];
 const NO_READS: { offset: number; size: number }[] = [];
+const NO_SLOTS: (number | null)[] = [];
+/** Kernel test runs: packets per request, the most packets run, and the pause in typing first. */
+const KERNEL_CHUNK = 2000;
+const KERNEL_PACKET_LIMIT = 50_000;
+const KERNEL_DEBOUNCE_MS = 150;
 const ALL_PANES: Record<PaneId, boolean> = { cbpf: true, ebpf: true, trace: true, packets: true, detail: true, debugger: true, kernel: true };
 const DEFAULT_PRESENTER: Record<PaneId, boolean> = { cbpf: true, ebpf: true, trace: false, packets: true, detail: false, debugger: false, kernel: false };
 
@@ -125,7 +135,9 @@ export default function Ide() {
   const [overlay, setOverlay] = useState<null | "help" | "presenter" | "generate" | { share: string; note: string } | { editor: "edit" | "new" }>(null);
   const [toast, setToast] = useState<string | null>(null);
   const [samples, setSamples] = useState<Sample[]>([]);
-  const [agent] = useState<AgentInfo>(() => agentFromLocation(window.location.hash));
+  const [agent, setAgent] = useState<AgentInfo>(() => agentFromLocation(window.location.hash));
+  const [kernel, setKernel] = useState<KernelView | null>(null);
+  const [kernelVerdicts, setKernelVerdicts] = useState<EngineVerdicts | null>(null);
   const [timing, setTiming] = useState<Timing>({ compileMs: null, workerMs: null, ebpfMs: null, screenMs: null });
   const [fatal, setFatal] = useState<string | null>(null);
   const [filterRevision, setFilterRevision] = useState(0);
@@ -437,6 +449,122 @@ export default function Ide() {
     setOverlay({ share: link, note });
   }, [settings, cbpfTab, rainbow, engine, selected, capture, agent.url]);
 
+  // ---- the kernel, through the agent ---------------------------------------------------------------
+  const agentSession = useRef<AgentSession | null>(null);
+  useEffect(() => {
+    const url = agent.url;
+    if (!url) return;
+    let live = true;
+    AgentSession.open(url, (reason) => {
+      agentSession.current = null;
+      if (live) setAgent((a) => ({ ...a, connected: false, reason }));
+    })
+      .then((session) => {
+        if (!live) return session.close();
+        agentSession.current = session;
+        setAgent((a) => ({ ...a, connected: true, reason: "", kernel: session.kernel.release }));
+      })
+      .catch((e: unknown) => live && setAgent((a) => ({ ...a, connected: false, reason: e instanceof Error ? e.message : String(e) })));
+    return () => {
+      live = false;
+      agentSession.current?.close();
+      agentSession.current = null;
+    };
+  }, [agent.url]);
+
+  // Each program the panes show is loaded into the kernel (after a short pause in typing), its
+  // log and code read back, and the capture run through it. A newer program cancels the rest.
+  const kernelJob = useRef(0);
+  const kernelHandle = useRef<number | null>(null);
+  useEffect(() => {
+    const session = agentSession.current;
+    const program = shownInput.current;
+    if (!agent.connected || !session || !program || !programSig) return;
+    const job = ++kernelJob.current;
+    setKernel((k) => ({ sig: programSig, program: k?.program ?? null, busy: true }));
+    setKernelVerdicts(null);
+    const timer = setTimeout(() => {
+      void (async () => {
+        const stale = () => job !== kernelJob.current;
+        try {
+          if (kernelHandle.current !== null) {
+            const old = kernelHandle.current;
+            kernelHandle.current = null;
+            await session.unload(old);
+          }
+          const loaded = await session.load(program.insns, program.target);
+          if (stale()) {
+            if (loaded.handle !== null) await session.unload(loaded.handle);
+            return;
+          }
+          kernelHandle.current = loaded.handle;
+          setKernel({ sig: programSig, program: loaded, busy: false });
+          const total = capture?.count ?? 0;
+          const c = client.current;
+          if (loaded.handle === null || !c || total === 0) return;
+          if (!session.canTestRun(program.target)) {
+            const v = { status: "unavailable" as const, message: `BPF_PROG_TEST_RUN does not run ${program.target} programs`, values: new Uint32Array(total), runs: new Uint8Array(total), matched: 0, errors: 0 };
+            setKernelVerdicts(v);
+            return;
+          }
+          const n = Math.min(total, KERNEL_PACKET_LIMIT);
+          const v: EngineVerdicts = { status: "ok", values: new Uint32Array(total), runs: new Uint8Array(total), matched: 0, errors: 0 };
+          if (n < total) v.message = `the kernel ran the first ${n} packets`;
+          const chunk = Math.min(KERNEL_CHUNK, session.limits?.packetsPerRun ?? KERNEL_CHUNK);
+          for (let from = 0; from < n; from += chunk) {
+            const { data, dlts } = await c.packetBytes(from, Math.min(n, from + chunk));
+            if (stale()) return;
+            const idx: number[] = [];
+            const send: Uint8Array[] = [];
+            data.forEach((d, i) => {
+              if (dlts[i] !== program.dlt || d.length === 0 || d.length > (session.limits?.packetBytes ?? 65535)) v.runs[from + i] = RunStatus.Skipped;
+              else {
+                idx.push(from + i);
+                send.push(d);
+              }
+            });
+            if (send.length > 0) {
+              const results = await session.testRun(loaded.handle, send, program.dlt);
+              if (stale()) return;
+              results.forEach((r, k) => {
+                const at = idx[k]!;
+                if (r.status === "ok") {
+                  v.values[at] = r.retval >>> 0;
+                  v.runs[at] = RunStatus.Ok;
+                  if (r.retval !== 0) v.matched++;
+                } else {
+                  v.runs[at] = RunStatus.Error;
+                  v.errors++;
+                  v.firstError ??= r.message;
+                }
+              });
+            }
+            setKernelVerdicts({ ...v });
+          }
+        } catch (e) {
+          if (!stale()) setKernel({ sig: programSig, program: null, busy: false, error: `the agent: ${e instanceof Error ? e.message : String(e)}` });
+        }
+      })();
+    }, KERNEL_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [agent.connected, programSig, capture?.key, capture?.count]);
+
+  const kernelLog = useMemo((): KernelLogView | null => {
+    const p = kernel?.program;
+    if (!p) return null;
+    const emulated = result?.trace.text ?? "";
+    const cmp = compareLogs(p.log, emulated);
+    const known = new Set(emulated.split("\n"));
+    const differing: number[] = [];
+    p.log.split("\n").forEach((line, i) => {
+      if (line !== "" && !known.has(line) && !/^(verification time|stack depth|processed )/.test(line)) differing.push(i);
+    });
+    const view: KernelLogView = { text: p.log, accepted: p.accepted, agreement: cmp.agreement, differing };
+    if (p.errno) view.errno = p.errno;
+    return view;
+  }, [kernel, result?.trace]);
+  const kernelSlots = useMemo(() => (kernelLog ? logSlots(kernelLog.text) : NO_SLOTS), [kernelLog]);
+
   // ---- keyboard ---------------------------------------------------------------------------------
   const nextMismatch = useCallback(() => {
     const mm = result?.verdicts.mismatches;
@@ -602,17 +730,18 @@ export default function Ide() {
             onToggleBreakpoint={toggleCbpfBp}
             stale={stale}
             libpcap={good?.libpcap}
+            kernelSlots={kernelSlots}
           />
         </PaneBoundary>
       )}
       {visible.ebpf && (
         <PaneBoundary key="ebpf" name="eBPF">
-          <EbpfPane ebpf={ebpf} trace={trace} fontSize={fontSize} rainbow={rainbow} debug={debugSnap} target={settings.target} breakpoints={breakpoints.ebpf} onToggleBreakpoint={toggleEbpfBp} />
+          <EbpfPane ebpf={ebpf} trace={trace} fontSize={fontSize} rainbow={rainbow} debug={debugSnap} target={settings.target} breakpoints={breakpoints.ebpf} onToggleBreakpoint={toggleEbpfBp} kernelSlots={kernelSlots} />
         </PaneBoundary>
       )}
       {visible.trace && (
         <PaneBoundary key="trace" name="Verifier trace">
-          <TracePane ebpf={ebpf} trace={trace} fontSize={fontSize} rainbow={rainbow} debug={debugSnap} agentConnected={agent.connected} />
+          <TracePane ebpf={ebpf} trace={trace} fontSize={fontSize} rainbow={rainbow} debug={debugSnap} agent={agent} kernelLog={kernelLog} kernelSlots={kernelSlots} />
         </PaneBoundary>
       )}
     </Split>
@@ -640,6 +769,7 @@ export default function Ide() {
             onEdit={openEditor}
             onDelete={deleteSelected}
             agentConnected={agent.connected}
+            kernelVerdicts={kernelVerdicts}
             rowHeight={rowHeight}
           />
         </PaneBoundary>
@@ -669,7 +799,7 @@ export default function Ide() {
             )}
             {visible.kernel && (
               <PaneBoundary key="kernel" name="Kernel">
-                <KernelPane agent={agent} />
+                <KernelPane agent={agent} kernel={kernel} fontSize={fontSize} />
               </PaneBoundary>
             )}
           </Split>

@@ -6,7 +6,7 @@
 import { useSyncExternalStore } from "react";
 import type { EbpfView, TraceView } from "../../lib/pipeline";
 
-export type LinkOrigin = "cbpf" | "ebpf" | "trace";
+export type LinkOrigin = "cbpf" | "ebpf" | "trace" | "kernel";
 
 export interface LinkFocus {
   origin: LinkOrigin;
@@ -61,12 +61,24 @@ export interface LinkedLines {
   cbpf: number[];
   ebpf: number[];
   trace: number[];
+  /** Lines of the kernel's verifier log, when the agent supplied one. */
+  kernel: number[];
 }
 
-const EMPTY: LinkedLines = { cbpf: [], ebpf: [], trace: [] };
+const EMPTY: LinkedLines = { cbpf: [], ebpf: [], trace: [], kernel: [] };
+
+/** Which instruction slot each line of a verifier log is about (`N: (op) ...` lines). */
+export function logSlots(text: string): (number | null)[] {
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map((l) => {
+    const m = /^(\d+): \([0-9a-f]{2}\)/.exec(l);
+    return m ? Number(m[1]) : null;
+  });
+}
 
 /** Resolve a focus to the lines of every listing. */
-export function resolveLinks(focus: LinkFocus | null, ebpf: EbpfView | null, trace: TraceView | null): LinkedLines {
+export function resolveLinks(focus: LinkFocus | null, ebpf: EbpfView | null, trace: TraceView | null, kernelSlots: readonly (number | null)[] = []): LinkedLines {
   if (!focus) return EMPTY;
   let cbpfIndex: number | null = null;
   let ebpfLines: number[] = [];
@@ -75,10 +87,10 @@ export function resolveLinks(focus: LinkFocus | null, ebpf: EbpfView | null, tra
     let eline: number | undefined;
     if (focus.origin === "ebpf") eline = focus.line;
     else {
-      const slot = trace?.slotOfLine[focus.line];
+      const slot = focus.origin === "kernel" ? kernelSlots[focus.line] : trace?.slotOfLine[focus.line];
       if (slot !== null && slot !== undefined) eline = ebpf?.lineOfSlot[slot];
     }
-    if (eline === undefined || !ebpf) return focus.origin === "trace" ? { ...EMPTY, trace: [focus.line] } : EMPTY;
+    if (eline === undefined || !ebpf) return focus.origin === "trace" ? { ...EMPTY, trace: [focus.line] } : focus.origin === "kernel" ? { ...EMPTY, kernel: [focus.line] } : EMPTY;
     const prov = ebpf.provenance[eline];
     if (prov?.origin === "cbpf") cbpfIndex = prov.index;
     else ebpfLines = [eline];
@@ -87,5 +99,7 @@ export function resolveLinks(focus: LinkFocus | null, ebpf: EbpfView | null, tra
   const slots = new Set(ebpfLines.map((l) => ebpf?.slotOfLine[l]));
   const traceLines: number[] = [];
   if (trace) trace.slotOfLine.forEach((s, i) => s !== null && slots.has(s) && traceLines.push(i));
-  return { cbpf: cbpfIndex === null ? [] : [cbpfIndex], ebpf: ebpfLines, trace: traceLines };
+  const kernelLines: number[] = [];
+  kernelSlots.forEach((s, i) => s !== null && slots.has(s) && kernelLines.push(i));
+  return { cbpf: cbpfIndex === null ? [] : [cbpfIndex], ebpf: ebpfLines, trace: traceLines, kernel: kernelLines };
 }

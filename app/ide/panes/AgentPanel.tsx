@@ -1,41 +1,59 @@
 "use client";
 /**
- * The seam for the local agent (lib/protocol + the WebSocket agent, not built yet). The page
- * works without it; every kernel feature says how to get it instead of failing.
+ * The local agent's status and the kernel's views of the program (verifier log, xlated, JIT).
+ * The page works without the agent; every kernel feature says how to get it instead of failing.
  */
-import { useState, memo } from "react";
+import { memo, useState } from "react";
+import { CodeView } from "../monaco/CodeView";
+import { LANG } from "../monaco/languages";
+import type { KernelProgram } from "../agent/session";
 
 export interface AgentInfo {
   /** The address from the URL (`#agent=ws://127.0.0.1:PORT/?token=…`), if any. */
   url: string | null;
   connected: boolean;
-  /** Why it is not connected. */
+  /** Why it is not connected (or "connecting…"). */
   reason: string;
+  /** Kernel release, once connected. */
+  kernel?: string;
 }
 
-/** Reads the agent address from the page URL; connecting needs lib/protocol, which does not exist yet. */
+/** The kernel's side of the current program, as the agent reported it. */
+export interface KernelView {
+  sig: string;
+  program: KernelProgram | null;
+  busy: boolean;
+  error?: string;
+}
+
 export function agentFromLocation(hash: string): AgentInfo {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
   const url = params.get("agent");
   if (!url) return { url: null, connected: false, reason: "no agent address in the page URL" };
-  return { url, connected: false, reason: "this build has no agent protocol yet" };
+  return { url, connected: false, reason: "connecting…" };
 }
 
 export function AgentStatus({ agent, testId = "agent-status" }: { agent: AgentInfo; testId?: string }) {
   return (
-    <span className="pill" data-testid={testId} title={agent.connected ? `agent at ${agent.url}` : `not connected: ${agent.reason}`}>
+    <span className="pill" data-testid={testId} title={agent.connected ? `agent at ${agent.url?.replace(/token=[^&]+/, "token=…")}` : `not connected: ${agent.reason}`}>
       <span className={`dot${agent.connected ? " on" : ""}`} />
-      {agent.connected ? "kernel agent connected" : "agent: not connected"}
+      {agent.connected ? `kernel ${agent.kernel ?? ""} · agent connected` : agent.url ? `agent: ${agent.reason === "connecting…" ? "connecting…" : "not connected"}` : "agent: not connected"}
     </span>
   );
 }
 
-export function AgentNeeded({ what }: { what: string }) {
+export function AgentNeeded({ what, agent }: { what: string; agent?: AgentInfo }) {
   return (
     <div className="pane-note">
       Needs the kernel: {what}.
       <br />
       Connect the agent (<code>bpf-playground start</code> prints the URL to open, with the agent&apos;s address in it).
+      {agent?.url && !agent.connected && (
+        <>
+          <br />
+          The URL names an agent, but: {agent.reason}.
+        </>
+      )}
     </div>
   );
 }
@@ -48,25 +66,38 @@ const TAB_TEXT: Record<KernelTab, string> = {
   jit: "the JIT-compiled x86-64 code",
 };
 
-export const KernelPane = memo(function KernelPane({ agent }: { agent: AgentInfo }) {
+export const KERNEL_URI = (tab: KernelTab) => `inmemory://bpf-playground/kernel.${tab}`;
+
+export const KernelPane = memo(function KernelPane({ agent, kernel, fontSize }: { agent: AgentInfo; kernel: KernelView | null; fontSize: number }) {
   const [tab, setTab] = useState<KernelTab>("log");
+  const p = kernel?.program ?? null;
+  const text = !p ? "" : tab === "log" ? p.log : tab === "xlated" ? p.xlated.join("\n") + (p.xlated.length ? "\n" : "") : p.jit.join("\n") + (p.jit.length ? "\n" : "");
   return (
     <div className="pane" data-testid="kernel-log-pane">
       <div className="pane-head">
         <span className="pane-title">Kernel</span>
         <div className="tabs" role="tablist">
           {(["log", "xlated", "jit"] as const).map((t) => (
-            <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+            <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)} data-testid={`kernel-tab-${t}`}>
               {t === "log" ? "verifier log" : t}
             </button>
           ))}
         </div>
         <span className="grow" />
+        <span className="pane-meta" data-testid="kernel-meta">
+          {kernel?.busy ? "loading…" : p ? (p.accepted ? `loaded${p.tag ? ` · tag ${p.tag}` : ""}` : `refused (${p.errno})`) : ""}
+        </span>
         <AgentStatus agent={agent} testId="kernel-agent-status" />
       </div>
+      {kernel?.error && <div className="banner bad">{kernel.error}</div>}
       <div className="pane-body">
-        <AgentNeeded what={TAB_TEXT[tab]} />
-        {agent.url && <div className="pane-note">Agent address in the URL: <code>{agent.url.replace(/token=[^&]+/, "token=…")}</code> ({agent.reason}).</div>}
+        {agent.connected && p ? (
+          <CodeView uri={KERNEL_URI(tab)} language={tab === "jit" ? "plaintext" : LANG.log} value={text} fontSize={fontSize} />
+        ) : agent.connected ? (
+          <div className="pane-note">{kernel?.busy ? "Loading the program into the kernel…" : "Waiting for a program that compiles."}</div>
+        ) : (
+          <AgentNeeded what={TAB_TEXT[tab]} agent={agent} />
+        )}
       </div>
     </div>
   );

@@ -7,7 +7,7 @@ import { LANG } from "../monaco/languages";
 import { resolveLinks, useLinkFocus, type LinkedLines } from "../link-store";
 import { Listing, type LineDeco } from "./Listing";
 import type { DebugSnapshot } from "../worker/protocol";
-import { AgentNeeded } from "./AgentPanel";
+import { AgentNeeded, type AgentInfo } from "./AgentPanel";
 
 export type CbpfTab = "d" | "dd" | "ddd";
 
@@ -18,6 +18,8 @@ export const TRACE_URI = "inmemory://bpf-playground/trace.log";
 const rb = (i: number) => `rb-${i % 12}`;
 
 interface CommonProps {
+  /** Which instruction each line of the kernel's log is about (empty without the agent). */
+  kernelSlots?: readonly (number | null)[];
   fontSize: number;
   rainbow: boolean;
   ebpf: EbpfView | null;
@@ -25,9 +27,11 @@ interface CommonProps {
   debug: DebugSnapshot | null;
 }
 
-function useLinked(ebpf: EbpfView | null, trace: TraceView | null): { links: LinkedLines; origin: string | null } {
+const NO_SLOTS: readonly (number | null)[] = [];
+
+function useLinked(ebpf: EbpfView | null, trace: TraceView | null, kernelSlots: readonly (number | null)[] = NO_SLOTS): { links: LinkedLines; origin: string | null } {
   const focus = useLinkFocus();
-  return useMemo(() => ({ links: resolveLinks(focus, ebpf, trace), origin: focus?.origin ?? null }), [focus, ebpf, trace]);
+  return useMemo(() => ({ links: resolveLinks(focus, ebpf, trace, kernelSlots), origin: focus?.origin ?? null }), [focus, ebpf, trace, kernelSlots]);
 }
 
 function merge(decos: Map<number, LineDeco>, line: number, add: Partial<LineDeco>): void {
@@ -49,8 +53,8 @@ interface CbpfProps extends CommonProps {
   libpcap?: string;
 }
 
-export const CbpfPane = memo(function CbpfPane({ view, tab, onTab, fontSize, rainbow, ebpf, trace, debug, breakpoints, onToggleBreakpoint, stale, libpcap }: CbpfProps) {
-  const { links, origin } = useLinked(ebpf, trace);
+export const CbpfPane = memo(function CbpfPane({ view, tab, onTab, fontSize, rainbow, ebpf, trace, debug, breakpoints, onToggleBreakpoint, stale, libpcap, kernelSlots }: CbpfProps) {
+  const { links, origin } = useLinked(ebpf, trace, kernelSlots);
   const text = view?.text ?? { d: "", dd: "", ddd: "" };
   // Keep all three models current so any of them can be read (tests, automation) whatever the tab.
   ensureModel(CBPF_URI("d"), LANG.cbpf, text.d);
@@ -109,8 +113,8 @@ interface EbpfProps extends CommonProps {
   onToggleBreakpoint: (slot: number) => void;
 }
 
-export const EbpfPane = memo(function EbpfPane({ ebpf, trace, fontSize, rainbow, debug, target, breakpoints, onToggleBreakpoint }: EbpfProps) {
-  const { links, origin } = useLinked(ebpf, trace);
+export const EbpfPane = memo(function EbpfPane({ ebpf, trace, fontSize, rainbow, debug, target, breakpoints, onToggleBreakpoint, kernelSlots }: EbpfProps) {
+  const { links, origin } = useLinked(ebpf, trace, kernelSlots);
   const view = ebpf;
   const decorations = useMemo(() => {
     const decos = new Map<number, LineDeco>();
@@ -162,12 +166,32 @@ export const EbpfPane = memo(function EbpfPane({ ebpf, trace, fontSize, rainbow,
   );
 });
 
-interface TraceProps extends CommonProps {
-  agentConnected: boolean;
+/** The kernel's log beside the emulator's: lines of it the emulator did not print are marked. */
+export interface KernelLogView {
+  text: string;
+  accepted: boolean;
+  errno?: string;
+  /** Share of lines the two logs have in common, in order (lib/verifier compareLogs). */
+  agreement: number;
+  /** 0-based lines of the kernel log that the emulator's log does not contain. */
+  differing: number[];
 }
 
-export const TracePane = memo(function TracePane({ ebpf, trace, fontSize, rainbow, debug, agentConnected }: TraceProps) {
-  const { links, origin } = useLinked(ebpf, trace);
+export const KERNEL_TRACE_URI = "inmemory://bpf-playground/kernel-trace.log";
+
+interface TraceProps extends CommonProps {
+  agent: AgentInfo;
+  kernelLog: KernelLogView | null;
+}
+
+export const TracePane = memo(function TracePane({ ebpf, trace, fontSize, rainbow, debug, agent, kernelLog, kernelSlots }: TraceProps) {
+  const { links, origin } = useLinked(ebpf, trace, kernelSlots);
+  const kernelDecos = useMemo(() => {
+    const decos = new Map<number, LineDeco>();
+    for (const line of kernelLog?.differing ?? []) merge(decos, line, { className: "diff-line" });
+    for (const l of links.kernel) merge(decos, l, { className: "link-line", marginClassName: "link-line-margin" });
+    return [...decos.values()];
+  }, [kernelLog, links]);
   const decorations = useMemo(() => {
     const decos = new Map<number, LineDeco>();
     if (!trace) return [];
@@ -202,15 +226,26 @@ export const TracePane = memo(function TracePane({ ebpf, trace, fontSize, rainbo
         </div>
       )}
       <div className="two-col">
-        <div className="col" style={{ flex: agentConnected ? "1 1 50%" : "3 1 70%" }}>
+        <div className="col" style={{ flex: agent.connected ? "1 1 50%" : "3 1 70%" }}>
           <div className="col-title">emulated (log_level 2)</div>
           <div className="pane-body">
             <Listing uri={TRACE_URI} language={LANG.log} value={trace?.text ?? ""} fontSize={fontSize} origin="trace" decorations={decorations} reveal={reveal} />
           </div>
         </div>
         <div className="col">
-          <div className="col-title">kernel verifier</div>
-          {agentConnected ? <div className="pane-note">Waiting for the kernel's log…</div> : <AgentNeeded what="the kernel verifier's log, with the differences from the emulator marked" />}
+          <div className="col-title" data-testid="kernel-trace-title">
+            kernel verifier
+            {kernelLog ? ` · ${kernelLog.accepted ? "accepted" : `refused (${kernelLog.errno})`} · ${Math.round(kernelLog.agreement * 100)}% of lines agree` : ""}
+          </div>
+          {agent.connected && kernelLog ? (
+            <div className="pane-body">
+              <Listing uri={KERNEL_TRACE_URI} language={LANG.log} value={kernelLog.text} fontSize={fontSize} origin="kernel" decorations={kernelDecos} reveal={origin !== "kernel" && links.kernel.length > 0 ? links.kernel[0]! : null} />
+            </div>
+          ) : agent.connected ? (
+            <div className="pane-note">Waiting for the kernel&apos;s log…</div>
+          ) : (
+            <AgentNeeded what="the kernel verifier's log, with the differences from the emulator marked" agent={agent} />
+          )}
         </div>
       </div>
     </div>

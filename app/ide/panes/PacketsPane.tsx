@@ -34,6 +34,8 @@ interface Props {
   onEdit: (mode: "edit" | "new") => void;
   onDelete: () => void;
   agentConnected: boolean;
+  /** BPF_PROG_TEST_RUN results from the agent, when connected. */
+  kernelVerdicts: EngineVerdicts | null;
   rowHeight: number;
 }
 
@@ -67,17 +69,32 @@ export const PacketsPane = memo(function PacketsPane(props: Props) {
     setVersion((v) => v + 1);
   }, [captureKey]);
 
-  const mismatchSet = useMemo(() => new Set(verdicts?.mismatches ?? []), [verdicts]);
+  const kv = props.kernelVerdicts;
+  // Mismatches: cBPF against eBPF (the pipeline), and against the kernel when it ran the packets.
+  const mismatches = useMemo((): Uint32Array => {
+    const base = verdicts?.mismatches ?? new Uint32Array(0);
+    const cv = verdicts?.cbpf;
+    if (!kv || kv.status !== "ok" || !cv || cv.status !== "ok") return base;
+    const set = new Set(base);
+    for (let i = 0; i < kv.runs.length; i++) {
+      const rk = kv.runs[i]!;
+      const rc = cv.runs[i]!;
+      if (rk === 0 || rk === 3 || rc === 0 || rc === 3) continue;
+      if (rk !== rc || (kv.values[i] !== 0) !== (cv.values[i] !== 0)) set.add(i);
+    }
+    return set.size === base.length ? base : Uint32Array.from([...set].sort((a, b) => a - b));
+  }, [verdicts, kv]);
+  const mismatchSet = useMemo(() => new Set(mismatches), [mismatches]);
 
   // The indices shown, in order: everything, the cBPF matches, or the mismatches.
   const shown = useMemo((): Uint32Array | null => {
     if (mode === "all" || !verdicts) return null;
-    if (mode === "mismatches") return verdicts.mismatches;
+    if (mode === "mismatches") return mismatches;
     const out: number[] = [];
     const v = verdicts.cbpf;
     for (let i = 0; i < v.runs.length; i++) if (v.runs[i] === 1 && v.values[i] !== 0) out.push(i);
     return Uint32Array.from(out);
-  }, [mode, verdicts]);
+  }, [mode, verdicts, mismatches]);
   const total = shown ? shown.length : count;
   const indexAt = useCallback((pos: number) => (shown ? shown[pos]! : pos), [shown]);
 
@@ -151,6 +168,7 @@ export const PacketsPane = memo(function PacketsPane(props: Props) {
     const r = rows.current.get(i);
     const c = cell(verdicts?.cbpf, i);
     const e = cell(verdicts?.ebpf, i);
+    const k = kv ? cell(kv, i) : null;
     const mm = mismatchSet.has(i);
     items.push(
       <div
@@ -167,7 +185,11 @@ export const PacketsPane = memo(function PacketsPane(props: Props) {
         <span>{r?.summary ?? ""}</span>
         <span className={c.cls} title={c.title}>{c.text}</span>
         <span className={e.cls} title={e.title}>{e.text}</span>
-        <span className="v no" title={props.agentConnected ? "" : "connect the agent to run packets in the kernel"}>{props.agentConnected ? "" : "–"}</span>
+        {k ? (
+          <span className={k.cls} title={k.title}>{k.text}</span>
+        ) : (
+          <span className="v no" title={props.agentConnected ? "waiting for the kernel" : "connect the agent to run packets in the kernel"}>{props.agentConnected ? "" : "–"}</span>
+        )}
       </div>,
     );
   }
@@ -270,8 +292,13 @@ export const PacketsPane = memo(function PacketsPane(props: Props) {
         <span data-testid="packet-count">{count} packets</span>
         <span data-testid="match-count-cbpf" title="packets the cBPF program accepts">cBPF {cv?.status === "ok" ? cv.matched : "–"}</span>
         <span data-testid="match-count-ebpf" title="packets the translated eBPF program accepts">eBPF {ev?.status === "ok" ? ev.matched : ev?.message === "pending" ? "…" : "–"}</span>
-        <span data-testid="mismatch-count" style={{ color: verdicts && verdicts.mismatches.length > 0 ? "var(--bad)" : undefined }}>
-          {verdicts ? `${verdicts.mismatches.length} mismatches` : ""}
+        {kv && (
+          <span data-testid="match-count-kernel" title={kv.message ?? "packets the kernel's program accepts (BPF_PROG_TEST_RUN)"}>
+            kernel {kv.status === "ok" ? kv.matched : "–"}
+          </span>
+        )}
+        <span data-testid="mismatch-count" style={{ color: verdicts && mismatches.length > 0 ? "var(--bad)" : undefined }}>
+          {verdicts ? `${mismatches.length} mismatches` : ""}
         </span>
       </div>
     </div>

@@ -124,6 +124,11 @@ export class PipelineClient {
     return this.ask((req) => ({ type: "share-capture", req, limit }), (m) => (m.type === "export" ? { bytes: m.bytes, count: m.count } : { bytes: null, count: 0 }));
   }
 
+  /** Copies of packets [from, to) and their link types (for the kernel test runs). */
+  packetBytes(from: number, to: number): Promise<{ data: Uint8Array[]; dlts: number[] }> {
+    return this.ask((req) => ({ type: "packet-bytes", req, from, to }), (m) => (m.type === "packet-bytes" ? { data: m.data, dlts: m.dlts } : { data: [], dlts: [] }));
+  }
+
   debug(cmd: DebugCommand): Promise<DebugSnapshot> {
     return this.ask((req) => ({ type: "debug", req, cmd }), (m) => {
       if (m.type === "debug") return m.snapshot;

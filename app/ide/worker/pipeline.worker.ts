@@ -237,6 +237,12 @@ function handle(msg: ToWorker): void {
       post({ type: "export", req: msg.req, bytes, count: chosen.length }, bytes ? [bytes.buffer] : []);
       break;
     }
+    case "packet-bytes": {
+      const chosen = packets.slice(msg.from, msg.to);
+      const data = chosen.map((p) => p.data.slice());
+      post({ type: "packet-bytes", req: msg.req, data, dlts: chosen.map((p) => p.dlt) }, data.map((d) => d.buffer));
+      break;
+    }
     case "share-capture": {
       const c = captureForShare(packets, msg.limit);
       post({ type: "export", req: msg.req, bytes: c?.bytes ?? null, count: c?.count ?? 0 });

@@ -64,6 +64,7 @@ export type ToWorker =
   | { type: "edit"; id: number; op: "replace" | "insert" | "delete"; index: number; data?: Uint8Array; dlt?: number }
   | { type: "export"; req: number; which: ExportWhich }
   | { type: "share-capture"; req: number; limit: number }
+  | { type: "packet-bytes"; req: number; from: number; to: number }
   | { type: "debug"; req: number; cmd: DebugCommand };
 
 export interface LoadedInfo {
@@ -87,4 +88,5 @@ export type FromWorker =
   | { type: "detail"; req: number; index: number; tree: DissectNode | null; data: Uint8Array; origLen: number; dlt: number }
   | { type: "export"; req: number; bytes: Uint8Array | null; count: number }
   | { type: "debug"; req: number; snapshot: DebugSnapshot }
+  | { type: "packet-bytes"; req: number; data: Uint8Array[]; dlts: number[] }
   | { type: "fatal"; message: string };

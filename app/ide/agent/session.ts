@@ -1,0 +1,88 @@
+/**
+ * The page's side of the local agent (lib/protocol's client over a WebSocket): load the program
+ * the panes show into the real kernel, read back the verifier's log, the xlated and JIT code,
+ * and run packets through it with BPF_PROG_TEST_RUN. Everything here is optional: without an
+ * agent address, or when it refuses, the page says so and works on.
+ */
+import { encodeProgram } from "../../../lib/cbpf/codec";
+import type { CbpfInsn } from "../../../lib/cbpf/insn";
+import { AgentClient, toBase64, type ResultOf } from "../../../lib/protocol";
+import type { Target } from "../../../lib/pipeline";
+
+export interface KernelProgram {
+  /** Set when the kernel accepted the program (unload it when done). */
+  handle: number | null;
+  accepted: boolean;
+  /** errno name when refused (EACCES, EINVAL, ...). */
+  errno?: string;
+  log: string;
+  logTruncated: boolean;
+  xlated: string[];
+  jit: string[];
+  processedInsns?: number;
+  tag?: string;
+}
+
+export type KernelInfo = ResultOf<"kernelInfo">;
+
+export class AgentSession {
+  private constructor(
+    readonly url: string,
+    private readonly client: AgentClient,
+    readonly kernel: KernelInfo,
+  ) {}
+
+  static async open(url: string, onClose: (reason: string) => void): Promise<AgentSession> {
+    const client = await AgentClient.connect(url, {
+      clientName: "bpf-playground web IDE",
+      onClose: (info) => onClose(`the agent closed the connection (${info.code}${info.reason ? ` ${info.reason}` : ""})`),
+    });
+    const kernel = await client.request("kernelInfo", {});
+    return new AgentSession(url, client, kernel);
+  }
+
+  get limits() {
+    return this.client.hello?.limits ?? null;
+  }
+
+  canTestRun(target: Target): boolean {
+    return this.kernel.targets[target]?.testRun ?? false;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /** Load the translated program (the agent translates the cBPF exactly as the panes do). */
+  async load(insns: readonly CbpfInsn[], target: Target): Promise<KernelProgram> {
+    const r = await this.client.request("load", {
+      program: { kind: "cbpf", insns: toBase64(encodeProgram(insns)) },
+      target,
+      logLevel: 2,
+      result: { kind: "return" },
+      name: "playground",
+    });
+    if (r.outcome === "rejected") {
+      return { handle: null, accepted: false, errno: r.errnoName, log: r.log, logTruncated: r.logTruncated, xlated: [], jit: [], processedInsns: r.stats.processedInsns };
+    }
+    const program: KernelProgram = { handle: r.handle, accepted: true, log: r.log, logTruncated: r.logTruncated, xlated: [], jit: [], processedInsns: r.stats.processedInsns, tag: r.tag };
+    try {
+      const info = await this.client.request("inspect", { handle: r.handle });
+      program.xlated = info.xlated;
+      program.jit = info.jit.flatMap((f) => [`${f.address}:`, ...f.lines.map((l) => `  ${l.offset.toString(16).padStart(4, "0")}:  ${l.bytes.padEnd(24)} ${l.text}`)]);
+    } catch (e) {
+      program.xlated = [`(inspect failed: ${e instanceof Error ? e.message : String(e)})`];
+    }
+    return program;
+  }
+
+  async unload(handle: number): Promise<void> {
+    await this.client.request("unload", { handle }).catch(() => undefined);
+  }
+
+  /** BPF_PROG_TEST_RUN over packets; one result per packet. */
+  async testRun(handle: number, packets: Uint8Array[], dlt: number): Promise<ResultOf<"testRun">["results"]> {
+    const r = await this.client.request("testRun", { handle, packets: packets.map((p) => toBase64(p)), linkType: dlt }, { timeoutMs: 120_000 });
+    return r.results;
+  }
+}
