@@ -29,6 +29,7 @@ import {
   tnumConstSubreg,
   tnumIntersect,
   tnumIsConst,
+  tnumStep,
   tnumOr,
   tnumRange,
   tnumSubreg,
@@ -229,6 +230,17 @@ export function updateReg64Bounds(r: Reg): void {
   r.smax = minB(r.smax, s64(value | (mask & S64_MAX)));
   r.umin = maxB(r.umin, value);
   r.umax = minB(r.umax, value | mask);
+  // When the u64 range and the tnum share a single value, the register is that constant.
+  if (mask === 0n || r.umin > r.umax) return;
+  const next = tnumStep(r.varOff, r.umin);
+  const uminIn = (r.umin & ~mask) === value;
+  const tmax = value | mask;
+  if (uminIn && (next === null || next > r.umax)) setKnown(r, r.umin);
+  else if (!uminIn && next === tmax) setKnown(r, tmax);
+  else if (!uminIn && next !== null && next <= r.umax) {
+    const after = tnumStep(r.varOff, next);
+    if (after === null || after > r.umax) setKnown(r, next);
+  }
 }
 
 export function updateRegBounds(r: Reg): void {
@@ -310,38 +322,16 @@ function reg64DeduceBounds(r: Reg): void {
   }
 }
 
-/**
- * The tightest value ≥ lo (or ≤ hi) whose low 32 bits fall in [min32, max32], moving to the
- * neighbouring 4 GiB block when the low half is out of range on the wrong side. (6.18 derives
- * R5=6 from var_off=(0x6; 0x100000000) and umax=0x100000002 this way.)
- */
-function lowestWithLow32(lo: bigint, min32: number, max32: number): bigint {
-  const hi = lo & ~0xffffffffn;
-  const l = Number(lo & 0xffffffffn);
-  if (l < min32) return hi | BigInt(min32);
-  if (l <= max32) return lo;
-  return hi + (1n << 32n) + BigInt(min32);
-}
-function highestWithLow32(up: bigint, min32: number, max32: number): bigint {
-  const hi = up & ~0xffffffffn;
-  const l = Number(up & 0xffffffffn);
-  if (l > max32) return hi | BigInt(max32);
-  if (l >= min32) return up;
-  return hi - (1n << 32n) + BigInt(max32);
-}
-
 function regDeduceMixedBounds(r: Reg): void {
-  // Full u32 range: every 64-bit value is compatible, nothing to tighten.
-  if (r.u32min <= r.u32max && (r.u32min !== 0 || r.u32max !== U32_MAX)) {
-    const nUmin = lowestWithLow32(r.umin, r.u32min, r.u32max);
-    const nUmax = highestWithLow32(r.umax, r.u32min, r.u32max);
-    if (nUmin <= U64_MAX) r.umin = maxB(r.umin, nUmin);
-    if (nUmax >= 0n) r.umax = minB(r.umax, nUmax);
-    const nSmin = lowestWithLow32(r.smin, r.u32min, r.u32max);
-    const nSmax = highestWithLow32(r.smax, r.u32min, r.u32max);
-    if (nSmin <= S64_MAX) r.smin = maxB(r.smin, nSmin);
-    if (nSmax >= S64_MIN) r.smax = minB(r.smax, nSmax);
-  }
+  const hiMask = ~0xffffffffn;
+  const newUmin = (r.umin & hiMask) | BigInt(r.u32min);
+  const newUmax = (r.umax & hiMask) | BigInt(r.u32max);
+  r.umin = maxB(r.umin, u64(newUmin));
+  r.umax = minB(r.umax, u64(newUmax));
+  const newSmin = s64((u64(r.smin) & hiMask) | BigInt(r.u32min));
+  const newSmax = s64((u64(r.smax) & hiMask) | BigInt(r.u32max));
+  r.smin = maxB(r.smin, newSmin);
+  r.smax = minB(r.smax, newSmax);
   if (r.s32min >= 0 && r.smin >= BigInt(S32_MIN) && r.smax <= BigInt(S32_MAX)) {
     r.smin = BigInt(r.s32min);
     r.smax = BigInt(r.s32max);

@@ -124,3 +124,49 @@ function swapBytes(v: bigint, bytes: number): bigint {
 }
 /** Byte swap of the low `bits` bits (upper bits dropped), as tnum_bswap16/32/64. */
 export const tnumBswap = (a: Tnum, bits: 16 | 32 | 64): Tnum => T(swapBytes(a.value, bits / 8), swapBytes(a.mask, bits / 8));
+
+/** The smallest member of `t` that is ≥ x (bits=64 or 32), or null when there is none. */
+export function tnumMinAtLeast(t: Tnum, x: bigint, bits = 64): bigint | null {
+  for (let i = bits - 1; i >= 0; i--) {
+    const b = 1n << BigInt(i);
+    if (t.mask & b) continue;
+    const tb = t.value & b;
+    const xb = x & b;
+    if (tb === xb) continue;
+    const below = b - 1n;
+    if (tb) return (x & ~(b | below)) | b | (t.value & below);
+    // T has 0 where x has 1: carry into the lowest unknown bit above i that x has clear.
+    for (let j = i + 1; j < bits; j++) {
+      const c = 1n << BigInt(j);
+      if (t.mask & c && !(x & c)) return (x & ~(c | (c - 1n))) | c | (t.value & (c - 1n));
+    }
+    return null;
+  }
+  return x;
+}
+
+/** The largest member of `t` that is ≤ x (bits=64 or 32), or null when there is none. */
+export function tnumMaxAtMost(t: Tnum, x: bigint, bits = 64): bigint | null {
+  const all = t.value | t.mask;
+  for (let i = bits - 1; i >= 0; i--) {
+    const b = 1n << BigInt(i);
+    if (t.mask & b) continue;
+    const tb = t.value & b;
+    const xb = x & b;
+    if (tb === xb) continue;
+    const below = b - 1n;
+    if (!tb) return (x & ~(b | below)) | (all & below);
+    for (let j = i + 1; j < bits; j++) {
+      const c = 1n << BigInt(j);
+      if (t.mask & c && x & c) return (x & ~(c | (c - 1n))) | (all & (c - 1n));
+    }
+    return null;
+  }
+  return x;
+}
+
+/** The smallest member of `t` greater than x (kernel: tnum_step); U64 overflow gives null. */
+export function tnumStep(t: Tnum, x: bigint): bigint | null {
+  if (x >= U64_MAX) return null;
+  return tnumMinAtLeast(t, x + 1n);
+}

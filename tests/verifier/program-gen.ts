@@ -57,7 +57,7 @@ export function generateProgram(seed: number, type: ProgType, broken = false): R
       if (!varHeader && r() < 0.25) {
         // X = 4*([k]&0xf), then a second check on the variable pointer.
         const k = int(0, guard - 1);
-        const extra = int(2, 24);
+        const extra = int(4, 24);
         out.push(I(0x71, 6, 2, k), I(0x57, 6, 0, 0, 15), I(0x67, 6, 0, 0, 2), I(0xbf, 7, 2), I(0x0f, 7, 6), I(0xbf, 8, 7), I(0x07, 8, 0, 0, extra));
         jump(0x2d, 8, 3, 0, "reject");
         varHeader = true;
