@@ -3,10 +3,11 @@
  * paths, one abstract state per path, branches pushed and popped LIFO, checkpoints stored at prune
  * points, precision marks back-propagated into checkpoints, and the log written as the kernel
  * writes it. Only the subset of the verifier that the playground's programs need is modelled;
- * anything else is reported, never guessed silently (see UNSUPPORTED in errors.ts).
+ * anything else (bpf-to-bpf calls, kfuncs, may_goto) is a PlaygroundError, never a guess.
  */
 import type { DecodedInsn } from "../ebpf/codec";
 import { HELPERS, BPF_FUNC_MAX_ID } from "../ebpf/opcodes";
+import { PlaygroundError } from "../errors";
 import { ALU_OP_NAMES, add32, add64, constReg, OP, scalarAlu } from "./alu";
 import { ctxAccess, mayAccessSkb, type ProgType } from "./ctx";
 import { fmtState, fmtTnum, regTypeStr, type FormatProfile, type Scratch } from "./format";
@@ -280,6 +281,11 @@ export class Verifier {
     const written = { regs: this.writes, stack: this.stackWrites };
     this.log.printState(idx, fmtState(this.cur, this.scratch, this.opts.profile, written));
     this.scratch = { regs: 0, stack: 0n };
+  }
+
+  /** Features outside the emulated subset: reported, never guessed. */
+  private unsupported(insn: DecodedInsn, what: string): never {
+    throw new PlaygroundError("verifier/unsupported", `${what} are not emulated (instruction ${insn.index})`, { kind: "insn", index: insn.index });
   }
 
   private fail(errno: number, ...lines: string[]): never {
@@ -673,7 +679,7 @@ export class Verifier {
             this.fail(EINVAL, "BPF_CALL uses reserved fields");
           }
           this.scratchReg(0, true);
-          if (insn.src !== 0) this.fail(EINVAL, insn.src === 1 ? "bpf-to-bpf calls are not emulated" : "kfunc calls are not emulated");
+          if (insn.src !== 0) this.unsupported(insn, insn.src === 1 ? "bpf-to-bpf calls" : "kfunc calls");
           this.checkHelperCall(insn);
           this.scratchReg(0, true);
           break;
@@ -1503,7 +1509,7 @@ export class Verifier {
     let op = insn.code & 0xf0;
     const isJmp32 = cls(insn.code) === CLS.JMP32;
     if (op === JMP.JA || op > JMP.JCOND) this.fail(EINVAL, `invalid BPF_JMP/JMP32 opcode ${op.toString(16)}`);
-    if (op === JMP.JCOND) this.fail(EINVAL, "may_goto is not emulated");
+    if (op === JMP.JCOND) this.unsupported(insn, "may_goto");
     this.checkRegArg(insn.dst, "src");
     const regs = this.regs;
     const dst = regs[insn.dst]!;
