@@ -25,6 +25,12 @@ export interface EmulateOptions {
   logLevel?: 1 | 2;
   /** Record the structured trace (default true); false makes emulation of large programs faster. */
   trace?: boolean;
+  /**
+   * Stop after this many processed instructions, as the kernel does at 1,000,000 (the default,
+   * from the profile), with its "BPF program is too large" message. A UI can lower it to stay
+   * responsive on long loops.
+   */
+  insnLimit?: number;
 }
 
 export interface VerifierError {
@@ -117,7 +123,7 @@ export function emulate(program: readonly RawInsn[] | Uint8Array, opts: EmulateO
       lines.push(`${scc}${String(i).padStart(3)}: ${mask} ${insnText(d, maps)}`);
     }
   }
-  const v = new Verifier(p, cfg, { progType: opts.progType, profile, maps, insnLimit: profile.insnLimit, level, trace: opts.trace ?? true }, initialState());
+  const v = new Verifier(p, cfg, { progType: opts.progType, profile, maps, insnLimit: opts.insnLimit ?? profile.insnLimit, level, trace: opts.trace ?? true }, initialState());
   const r = v.run();
   // Level 1 keeps the failing path only; a successful load leaves just the summary line.
   const body = level === 1 && r.accepted ? v.log.lines.slice(-1) : v.log.lines;

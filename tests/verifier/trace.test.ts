@@ -54,3 +54,15 @@ describe("structured trace", () => {
     expect(emulate(XDP_ETHERTYPE, { progType: "xdp", trace: false }).trace).toEqual([]);
   });
 });
+
+describe("instruction limit", () => {
+  it("stops a long loop like the kernel's limit does", () => {
+    // r0 = 0; r0 += 1; if r0 < 1000000 goto -2; exit
+    const loop = [I(0xb7, 0, 0, 0, 0), I(0x07, 0, 0, 0, 1), I(0xa5, 0, 0, -2, 1000000), I(0x95)];
+    const r = emulate(loop, { progType: "socket", insnLimit: 500, trace: false });
+    expect(r.accepted).toBe(false);
+    expect(r.errno).toBe(7);
+    expect(r.error?.message).toBe("BPF program is too large. Processed 501 insn");
+    expect(r.text).toMatch(/processed 501 insns \(limit 500\)/);
+  });
+});
