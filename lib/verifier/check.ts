@@ -387,9 +387,11 @@ export class Verifier {
         if (this.reads & (1 << i)) s.reads.push(i);
         if (this.writes & (1 << i)) s.writes.push(i);
       }
-      for (let i = 0; i < STACK_SLOTS; i++) {
-        if ((this.stackReads >> BigInt(i)) & 1n) s.stackReads.push((-i - 1) * 8);
-        if ((this.stackWrites >> BigInt(i)) & 1n) s.stackWrites.push((-i - 1) * 8);
+      if (this.stackReads || this.stackWrites) {
+        for (let i = 0; i < STACK_SLOTS; i++) {
+          if ((this.stackReads >> BigInt(i)) & 1n) s.stackReads.push((-i - 1) * 8);
+          if ((this.stackWrites >> BigInt(i)) & 1n) s.stackWrites.push((-i - 1) * 8);
+        }
       }
       if (!exited && this.errorStart < 0) s.afterSnap = this.lastSnap = snapshot(this.cur);
     }
