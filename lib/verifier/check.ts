@@ -729,6 +729,11 @@ export class Verifier {
     }
     if (op === OP.MOV) {
       if (x) {
+        if (alu64 && insn.off === 1) {
+          // BPF_ADDR_SPACE_CAST: only for programs with an arena map, which these never have.
+          if (insn.imm !== 1 && insn.imm !== 1 << 16) this.fail(EINVAL, "addr_space_cast insn can only convert between address space 1 and 0");
+          this.fail(EINVAL, "addr_space_cast insn can only be used in a program that has an associated arena");
+        }
         if (alu64 ? (insn.off !== 0 && insn.off !== 8 && insn.off !== 16 && insn.off !== 32) || insn.imm !== 0 : (insn.off !== 0 && insn.off !== 8 && insn.off !== 16) || insn.imm !== 0) {
           this.fail(EINVAL, "BPF_MOV uses reserved fields");
         }
@@ -1278,7 +1283,7 @@ export class Verifier {
     this.checkRegArg(insn.dst, "src");
     if (imm === 0xf1) this.checkRegArg(0, "src");
     const dst = this.regs[insn.dst]!;
-    if (isPointer(this.regs[insn.src]!)) this.fail(EACCES, `R${insn.src} leaks addr into mem`);
+    // Root may leak pointers (allow_ptr_leaks): no "leaks addr into mem" check here.
     if (dst.type === "ctx" || dst.type === "pkt" || dst.type === "pkt_meta" || dst.type === "flow_keys") {
       this.fail(EACCES, `BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(dst)} is not allowed`);
     }

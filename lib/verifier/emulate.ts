@@ -104,14 +104,18 @@ export function emulate(program: readonly RawInsn[] | Uint8Array, opts: EmulateO
   if (raw.length > MAX_INSNS) return { text: "", accepted: false, errno: E2BIG, trace: [], stats: zeroStats() };
 
   const p = slotProgram(raw);
-  if (raw.some((r) => r.code === 0x85 && r.src === 1)) {
-    throw new PlaygroundError("verifier/unsupported", "programs with bpf-to-bpf calls are not emulated");
+  // Subprograms (calls and function pointers) and kfuncs (BTF) are outside the emulated subset.
+  const unsupported = raw.findIndex((r) => (r.code === 0x85 && (r.src === 1 || r.src === 2)) || (r.code === 0x18 && (r.src === 3 || r.src === 4)));
+  if (unsupported >= 0) {
+    const r = raw[unsupported]!;
+    const what = r.code === 0x85 ? (r.src === 1 ? "bpf-to-bpf calls" : "kfunc calls") : r.src === 4 ? "function pointers" : "BTF object loads";
+    throw new PlaygroundError("verifier/unsupported", `${what} are not emulated (instruction ${unsupported})`, { kind: "insn", index: unsupported });
   }
   if (level === 2) lines.push("func#0 @0");
   const structural = checkStructure(p, new Set(maps.keys())) ?? findUnreachable(p);
   if (structural) return done(structural.errno, structural.message, structural.insn ?? null);
 
-  const cfg = analyseCfg(p);
+  const cfg = analyseCfg(p, opts.progType);
   if (level === 2 && profile.liveRegsBlock) {
     lines.push("Live regs before insn:");
     for (let i = 0; i < p.length; i++) {

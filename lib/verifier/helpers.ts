@@ -58,3 +58,29 @@ const AVAILABLE: Readonly<Record<ProgType, readonly [number, number][]>> = {
 export function helperAvailable(progType: ProgType, id: number): boolean {
   return AVAILABLE[progType].some(([a, b]) => id >= a && id <= b);
 }
+
+/**
+ * How many argument registers each helper reads, for the liveness pass (compute_live_registers
+ * counts a prototype's arguments). Taken from the 6.18 kernel's own `Live regs` output; the only
+ * helper whose count depends on the program type is bpf_get_cgroup_classid (tc passes the skb).
+ */
+const ARG_COUNTS: ReadonlyMap<number, number> = new Map(
+  (
+    [
+      [0, [5, 7, 8, 14, 15, 17, 35, 42, 80, 118, 125, 158, 160, 208]],
+      [1, [19, 24, 34, 41, 46, 47, 79, 86, 93, 94, 95, 96, 97, 98, 109, 117, 122, 123, 136, 137, 138, 139, 140, 151, 154, 172, 173, 174, 175, 178, 188, 196]],
+      [2, [1, 3, 6, 16, 22, 23, 32, 37, 39, 40, 44, 48, 54, 65, 83, 88, 89, 108, 132, 133, 134, 135, 153, 155, 157, 170, 176, 194, 199, 200, 206, 207, 211]],
+      [3, [4, 12, 13, 18, 27, 29, 30, 31, 33, 38, 43, 45, 51, 87, 112, 113, 114, 115, 124, 131, 148, 169, 171, 182, 192, 195, 203, 204, 205]],
+      [4, [2, 20, 21, 26, 50, 55, 67, 69, 105, 106, 107, 120, 130, 141, 152, 156, 164, 177, 181, 189, 190, 197, 198, 209, 210]],
+      [5, [9, 10, 11, 25, 28, 66, 68, 84, 85, 99, 100, 110, 149, 163, 165, 180, 191, 201, 202]],
+    ] as [number, number[]][]
+  ).flatMap(([n, ids]) => ids.map((id): [number, number] => [id, n])),
+);
+
+/** Argument registers a helper call reads (r1..rN); helpers the type lacks count as all five. */
+export function helperArgCount(progType: ProgType, id: number): number {
+  // Without a prototype for this program type the kernel assumes all five.
+  if (!helperAvailable(progType, id)) return 5;
+  if (id === 17 && progType === "tc") return 1;
+  return ARG_COUNTS.get(id) ?? 5;
+}

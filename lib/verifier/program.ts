@@ -6,7 +6,8 @@
 import { decodeRaw, type DecodedInsn } from "../ebpf/codec";
 import type { RawInsn } from "../ebpf/insn";
 import { formatInsn } from "../ebpf/disasm";
-import { HELPER_PROTOS } from "./helpers";
+import type { ProgType } from "./ctx";
+import { helperArgCount } from "./helpers";
 import type { MapInfo } from "./reg";
 
 export const CLS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
@@ -60,7 +61,7 @@ const VALID_OPCODES: ReadonlySet<number> = (() => {
       s.add(c | op | 0x08);
     }
   }
-  for (const c of [0x05, 0x06, 0x85, 0x95, 0xe5, 0x0d]) s.add(c);
+  for (const c of [0x05, 0x06, 0x85, 0x95, 0xe5]) s.add(c);
   for (const c of [0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x18]) s.add(c);
   for (const c of [0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91]) s.add(c);
   for (const c of [0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b, 0x73, 0x7b, 0xc3, 0xdb, 0xcb, 0xd3]) s.add(c);
@@ -169,7 +170,7 @@ export function findUnreachable(p: SlotProgram): StaticError | null {
 const ALL_R0_R9 = 0x3ff;
 const CALLER_SAVED = 0x3f;
 
-function useDef(d: DecodedInsn): [number, number] {
+function useDef(d: DecodedInsn, progType: ProgType): [number, number] {
   const b = (r: number) => (r <= 9 ? 1 << r : 0);
   const c = cls(d.code);
   const x = (d.code & 0x08) !== 0;
@@ -199,8 +200,7 @@ function useDef(d: DecodedInsn): [number, number] {
       const op = d.code & 0xf0;
       if (op === 0x90) return [1, 0];
       if (op === 0x80) {
-        const proto = d.src === 0 ? HELPER_PROTOS.get(d.imm) : undefined;
-        const n = proto ? proto.args.length : 5;
+        const n = d.src === 0 ? helperArgCount(progType, d.imm) : 5;
         return [((1 << (n + 1)) - 1) & ~1, CALLER_SAVED];
       }
       if (op === 0x00) return [0, 0];
@@ -209,7 +209,7 @@ function useDef(d: DecodedInsn): [number, number] {
   }
 }
 
-export function analyseCfg(p: SlotProgram): CfgInfo {
+export function analyseCfg(p: SlotProgram, progType: ProgType): CfgInfo {
   const n = p.length;
   const prunePoints = new Uint8Array(n);
   const jmpPoints = new Uint8Array(n);
@@ -218,7 +218,7 @@ export function analyseCfg(p: SlotProgram): CfgInfo {
   for (let i = 0; i < n; i++) {
     const d = p[i];
     if (!d) continue;
-    [use[i], def[i]] = useDef(d);
+    [use[i], def[i]] = useDef(d, progType);
     if (!isJmpClass(d.code)) continue;
     const op = d.code & 0xf0;
     if (op === 0x90) continue;
