@@ -2,7 +2,8 @@
  * `npm run conformance -- ../shared`: differential runs over data nobody on this project wrote.
  * Exits non-zero on any disagreement with the oracles (tcpdump, libpcap).
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { runApplyConformance } from "./conformance/apply";
 import { runPcapsConformance } from "./conformance/pcaps";
@@ -15,7 +16,10 @@ import { kernelUnavailableReason } from "../server/kernel/kernel-info";
 const kernelMissing = kernelUnavailableReason();
 const VARIANTS = [cbpfVariant, ...ebpfVariants(), ...(kernelMissing ? [] : kernelVariants())];
 
+const allProblems: string[] = [];
+
 function section(title: string, lines: Record<string, unknown>, problems: readonly string[]): boolean {
+  allProblems.push(...problems.map((p) => `${title}: ${p}`));
   process.stdout.write(`\n== ${title}\n`);
   for (const [k, v] of Object.entries(lines)) process.stdout.write(`  ${k}: ${v}\n`);
   for (const p of problems.slice(0, 40)) process.stdout.write(`  ! ${p}\n`);
@@ -60,6 +64,12 @@ async function main(): Promise<number> {
   const { disagreements: acceptProblems, ...acceptCounts } = accept;
   tally(section("libpcap accept expressions (listing vs tcpdump -d)", acceptCounts, acceptProblems));
 
+  if (allProblems.length > 0) {
+    // The console shows the first few per section; the whole list is kept for whoever debugs it.
+    const file = resolve(tmpdir(), "bpf-playground-conformance-problems.txt");
+    writeFileSync(file, allProblems.join("\n") + "\n");
+    process.stdout.write(`\nall ${allProblems.length} problems: ${file}\n`);
+  }
   process.stdout.write(`\nconformance: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   return ok ? 0 : 1;

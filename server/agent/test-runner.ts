@@ -47,7 +47,7 @@ export class PacketRunner {
       throw e;
     }
     const data = framed.data;
-    if (data.length > MAX_DATA) return { ok: false, code: "kernel/test-run", message: `a packet of ${packet.length} bytes is too large for a test run` };
+    if (data.length > MAX_DATA) return { ok: false, code: "kernel/test-run-too-large", message: `a packet of ${packet.length} bytes is too large for a test run` };
     this.#data.bytes.set(data, 0);
     const v = this.#attr.view;
     this.#attr.bytes.fill(0);
