@@ -22,9 +22,9 @@ import {
   stx,
   type RegName,
 } from "../ebpf";
-import { SKF_AD_ALU_XOR_X } from "../cbpf";
+import { SKF_AD_ALU_XOR_X, SKF_AD_IFINDEX } from "../cbpf";
 import { negativeOffset } from "./offsets";
-import { emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
+import { emitSkbAncillary, emitXdpAncillary, packetMetadataProblem, skbAncillaryProblem } from "./ancillary";
 import { refuse, type Decoded } from "./decode";
 import type { IndRange } from "./guards";
 import { SIZE_NAME, toHost, type Env, type Strategy } from "./strategy";
@@ -77,7 +77,8 @@ export function directStrategy(target: "xdp" | "tc", abi: TranslateAbi, regs: Di
           if (op.slot === SKF_AD_ALU_XOR_X) return undefined; // plain ALU, lowered for every target
           const why =
             target === "xdp"
-              ? "XDP programs have no sk_buff, so no ancillary data"
+              ? (packetMetadataProblem("xdp", op.slot) ??
+                (op.slot === SKF_AD_IFINDEX && C === undefined ? "body mode has no xdp_md pointer to read ingress_ifindex from" : undefined))
               : C === undefined
                 ? "body mode has no __sk_buff pointer to read it from"
                 : skbAncillaryProblem(op.slot, false);
@@ -129,7 +130,12 @@ export function directStrategy(target: "xdp" | "tc", abi: TranslateAbi, regs: Di
       env.e.emit(mov64Reg(dst, E), alu64("sub", dst, D), mov32Reg(dst, dst));
     },
     anc(env: Env, slot: number) {
-      emitSkbAncillary(env.e, C!, A, slot);
+      if (target === "xdp") {
+        const note = "the packet type is derived from the destination MAC on xdp: unicast reads as PACKET_HOST (never OTHERHOST), never PACKET_OUTGOING";
+        if (slot !== SKF_AD_IFINDEX && !env.notes.includes(note)) env.notes.push(note);
+        emitXdpAncillary(env.e, { ctx: C ?? "r1", data: D, end: E, tmp: T }, A, slot, env.nomatch);
+      }
+      else emitSkbAncillary(env.e, C!, A, slot);
     },
     epilogueSave(env: Env) {
       // Everything but the result (r0, already saved) and the context (r1) is dead here; the

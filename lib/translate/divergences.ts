@@ -22,6 +22,7 @@ import {
   BPF_MSH,
   BPF_OP,
   SKF_AD_OFF,
+  SKF_AD_PKTTYPE,
   type CbpfInsn,
 } from "../cbpf";
 import { createStepper } from "../cbpf";
@@ -64,6 +65,7 @@ export interface Divergence {
 
 const isLen = (i: CbpfInsn) => i.code === (BPF_LD | BPF_LEN) || i.code === (BPF_LDX | BPF_LEN);
 const isAncillary = (i: CbpfInsn) => BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_ABS && i.k >>> 0 >= SKF_AD_OFF;
+const isPktTypeLoad = (i: CbpfInsn) => isAncillary(i) && i.k >>> 0 === (SKF_AD_OFF + SKF_AD_PKTTYPE) >>> 0;
 const isHeaderRelativeLoad = (i: CbpfInsn) =>
   ((BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_ABS) || i.code === (BPF_LDX | BPF_MSH | 0x10)) && isHeaderRelative(i.k);
 const hasBackwardJump = (prog: readonly CbpfInsn[]) =>
@@ -128,9 +130,22 @@ export const DIVERGENCES: readonly Divergence[] = [
     explanation:
       "`ld [SKF_AD_OFF + n]` (inbound/outbound, ifindex, vlan offload...) is skb metadata in the kernel; " +
       "libpcap's offline interpreter treats it as an offset past the packet and fails the load. socket and tc " +
-      "translate the __sk_buff fields (and every target the A ^= X extension); the verdicts differ whenever the " +
-      "metadata makes the filter succeed.",
+      "translate the __sk_buff fields, xdp and kprobe the packet type and ifindex (and every target the A ^= X " +
+      "extension); the verdicts differ whenever the metadata makes the filter succeed.",
     applies: (c) => c.prog.some(isAncillary),
+  },
+  {
+    id: "xdp-pkttype",
+    title: "xdp derives the packet type from the destination MAC",
+    targets: ["xdp"],
+    explanation:
+      "XDP has no skb->pkt_type (`inbound`/`outbound`). The translation derives it as eth_type_trans() does: " +
+      "ff:ff:ff:ff:ff:ff is PACKET_BROADCAST, another group address PACKET_MULTICAST, a unicast address " +
+      "PACKET_HOST: the program does not know the device's own MAC, so PACKET_OTHERHOST (a promiscuous capture " +
+      "of someone else's frame) reads as PACKET_HOST. XDP only sees received frames, so PACKET_OUTGOING never " +
+      "occurs (`inbound` holds, `outbound` never does), which is right. A frame shorter than a MAC address does " +
+      "not match.",
+    applies: (c) => c.target === "xdp" && c.prog.some(isPktTypeLoad) && (c.packet.length < 6 || (c.packet[0]! & 1) === 0),
   },
   {
     id: "header-relative",

@@ -13,7 +13,7 @@
  * become plain stack loads instead of one helper call each. A read outside the copied bytes, or
  * one the verifier would see misaligned on the stack, falls back to its own call.
  */
-import { SKF_AD_ALU_XOR_X } from "../cbpf";
+import { SKF_AD_ALU_XOR_X, SKF_AD_PKTTYPE } from "../cbpf";
 import {
   SK_BUFF,
   alu32,
@@ -29,7 +29,7 @@ import {
   type RegName,
   type SkbLayout,
 } from "../ebpf";
-import { emitSkbAncillary, skbAncillaryProblem } from "./ancillary";
+import { SKB_PKT_TYPE_MASK, emitSkbAncillary, packetMetadataProblem, skbAncillaryProblem } from "./ancillary";
 import type { Cfg } from "./cfg";
 import { refuse, type Decoded } from "./decode";
 import { clampCopy } from "./direct";
@@ -57,6 +57,9 @@ export interface HelperConfig {
   readonly layout: SkbLayout;
   /** kprobe whole mode: offset of the skb argument in pt_regs. */
   readonly skbArgOffset: number;
+  /** kprobe: offset of ifindex in struct net_device (SKF_AD_IFINDEX is skb->dev->ifindex). */
+  readonly netDeviceIfindex: number;
+  readonly whole: boolean;
   /** Body mode: the host registers holding start/end (probe) or the __sk_buff (skb). */
   readonly bodyStart?: RegName;
   readonly bodyEnd?: RegName;
@@ -124,7 +127,10 @@ export function helperStrategy(abi: TranslateAbi, cfgH: HelperConfig): Strategy 
           return tooFar(op.k + op.size);
         case "anc": {
           if (op.slot === SKF_AD_ALU_XOR_X) return undefined;
-          const why = probe ? "a kprobe sees a struct sk_buff, not the __sk_buff these fields come from" : skbAncillaryProblem(op.slot, true);
+          const why = probe
+            ? (packetMetadataProblem("kprobe", op.slot) ??
+              (cfgH.whole || cfgH.bodyCtx !== undefined ? undefined : "body mode was given no struct sk_buff pointer (abi.ctx) to read it from"))
+            : skbAncillaryProblem(op.slot, true);
           if (why !== undefined) throw refuse(d.index, `${d.text} cannot be translated for ${targetName}: ${why}`);
           return undefined;
         }
@@ -155,7 +161,8 @@ export function helperStrategy(abi: TranslateAbi, cfgH: HelperConfig): Strategy 
         indBuf = env.stack.alloc(indCap + 4) + bestShift(indLoads);
       }
       readBuf = env.stack.alloc(8);
-      if (probe && (env.usesLen || env.needsSample) && (env.whole || cfgH.bodyCtx !== undefined)) skbSlot = env.stack.alloc(8);
+      const usesAnc = cfg.insts.some((i) => i.fail === undefined && i.d.op.t === "anc" && i.d.op.slot !== SKF_AD_ALU_XOR_X);
+      if (probe && (env.usesLen || env.needsSample || usesAnc) && (env.whole || cfgH.bodyCtx !== undefined)) skbSlot = env.stack.alloc(8);
     },
     prologue(env: Env) {
       const e = env.e;
@@ -237,7 +244,27 @@ export function helperStrategy(abi: TranslateAbi, cfgH: HelperConfig): Strategy 
       e.emit(mov32Reg(dst, L));
     },
     anc(env: Env, slot: number) {
-      emitSkbAncillary(env.e, B, A, slot);
+      if (!probe) {
+        emitSkbAncillary(env.e, B, A, slot);
+        return;
+      }
+      // Kernel memory, one bpf_probe_read_kernel per hop; a failed read (no skb->dev) is no
+      // match, as the kernel's converter returns 0 when skb->dev is NULL.
+      const e = env.e;
+      const read = (size: 1 | 4 | 8, off: number) => {
+        e.emit(alu64("add", "r3", off), mov64Reg("r1", "r10"), alu64("add", "r1", readBuf), mov64Imm("r2", size));
+        e.emit(call(BPF_FUNC_probe_read_kernel), jmp("jne", "r0", 0, env.nomatch));
+      };
+      e.emit(ldx("u64", "r3", "r10", skbSlot!));
+      if (slot === SKF_AD_PKTTYPE) {
+        read(1, layout.pkt_type);
+        e.emit(ldx("u8", A, "r10", readBuf), alu32("and", A, SKB_PKT_TYPE_MASK));
+        return;
+      }
+      read(8, layout.dev);
+      e.emit(ldx("u64", "r3", "r10", readBuf));
+      read(4, cfgH.netDeviceIfindex);
+      e.emit(ldx("u32", A, "r10", readBuf));
     },
     epilogueSave() {},
     sample(env: Env, buf: number, bytes: number) {

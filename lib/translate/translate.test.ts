@@ -75,11 +75,26 @@ describe("refusals name the cBPF instruction", () => {
   });
 
   it("refuses ancillary loads where the target has no such metadata", () => {
-    const prog = [ldh(0), insn(BPF_LD | BPF_H | BPF_ABS, 0xfffff004), ret(1)];
+    // skb->mark: in __sk_buff, not in an xdp_md; the kprobe target reads only pkt_type and ifindex.
+    const prog = [ldh(0), insn(BPF_LD | BPF_W | BPF_ABS, 0xfffff014), ret(1)];
     expectRefusal(() => translate(prog, { target: "xdp" }), 1, /XDP programs have no sk_buff/);
-    expectRefusal(() => translate(prog, { target: "kprobe" }), 1, /__sk_buff/);
+    expectRefusal(() => translate(prog, { target: "kprobe" }), 1, /only the packet type and ifindex/);
     expect(() => translate(prog, { target: "socket" })).not.toThrow();
     expect(() => translate(prog, { target: "tc" })).not.toThrow();
+    // The packet type and ifindex translate everywhere, except where body mode gives no context.
+    const pkttype = [ldh(0), insn(BPF_LD | BPF_H | BPF_ABS, 0xfffff004), ret(1)];
+    const ifindex = [insn(BPF_LD | BPF_W | BPF_ABS, 0xfffff008), retA()];
+    for (const target of TARGETS) for (const p of [pkttype, ifindex]) expect(() => translate(p, { target })).not.toThrow();
+    expectRefusal(
+      () => translate(ifindex, { target: "xdp", mode: "body", resultLabel: "out", abi: { packetStart: "r4", packetEnd: "r5" } }),
+      0,
+      /no xdp_md pointer/,
+    );
+    expectRefusal(
+      () => translate(pkttype, { target: "kprobe", mode: "body", resultLabel: "out", abi: { ctx: undefined } }),
+      1,
+      /no struct sk_buff pointer/,
+    );
     const hatype = [insn(BPF_LD | BPF_W | BPF_ABS, 0xfffff01c), retA()];
     for (const target of TARGETS) expectRefusal(() => translate(hatype, { target }), 0, /hatype|dev->type|sk_buff/);
   });

@@ -91,6 +91,12 @@ export interface TranslateOptions {
    * BTF reader and fails if they differ. Another kernel build needs its own layout.
    */
   readonly skbLayout?: SkbLayout;
+  /**
+   * kprobe: offset of `ifindex` in `struct net_device`, for `ifindex N` (skb->dev->ifindex).
+   * Default: lib/ebpf's NET_DEVICE_IFINDEX_6_18_X86_64 (this machine's BTF, checked by
+   * tests/translate/skb-layout.test.ts).
+   */
+  readonly netDeviceIfindex?: number;
   /** kprobe whole mode: offset of the skb argument in `struct pt_regs` (default 112, `di`). */
   readonly skbArgOffset?: number;
   /**

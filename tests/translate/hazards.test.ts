@@ -37,7 +37,7 @@ import {
   type CbpfInsn,
   type CbpfSkbContext,
 } from "../../lib/cbpf";
-import { assemble, createRunner, exit, ldx, type AsmItem } from "../../lib/ebpf";
+import { KPROBE_SKB_ADDR, SKB_LAYOUT_6_18_X86_64, assemble, buildKprobeSkb, createRunner, exit, kprobeSkbContext, ldx, type AsmItem } from "../../lib/ebpf";
 import { divergencesFor, translate, type TranslateResult } from "../../lib/translate";
 import { ALL_TARGETS, compileOrThrow, libpcapValue, runTranslated, unexplained } from "./support";
 
@@ -282,6 +282,92 @@ describe("ancillary loads on socket and tc follow the kernel's cBPF", () => {
     const r = createRunner(t.program, "socket").run({ kind: "socket", packet: data, networkOffset: 14 });
     expect(r.retval).toBe(runFilter(prog, data, { semantics: "kernel", ctx: { networkOffset: 14 } }));
     expect(divergencesFor({ prog, target: "socket", packet: data, wireLen: 60 }).map((d) => d.id)).toEqual(["header-relative"]);
+  });
+});
+
+describe("the packet type and ifindex on xdp and kprobe", () => {
+  const PKTTYPE = 0xfffff004;
+  const IFINDEX = 0xfffff008;
+  const load = (k: number, size = BPF_W) => [insn(BPF_LD | size | BPF_ABS, k), retA()];
+  const withMac = (mac: number[], len = 60) => frame(len, (i) => (i < 6 ? mac[i]! : (i * 37 + 11) & 0xff));
+  const UNICAST = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+  const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+  const MULTICAST = [0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb];
+  const ALMOST_BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xfe];
+  const xdp = (prog: CbpfInsn[], packet: Uint8Array, ingressIfindex = 1) => {
+    const r = createRunner(translate(prog, { target: "xdp" }).program, "xdp").run({ kind: "xdp", packet, ingressIfindex });
+    expect(r.fault).toBeUndefined();
+    return r.retval >>> 0;
+  };
+  const kprobe = (prog: CbpfInsn[], packet: Uint8Array, pktType: number, ifindex: number) =>
+    runTranslated(translate(prog, { target: "kprobe" }), packet, packet.length, kprobeSkbContext({ packet, pktType, ifindex }));
+
+  it("xdp: ifindex is xdp_md->ingress_ifindex, as the kernel's cBPF reads skb->dev->ifindex", () => {
+    for (const n of [1, 2, 7, 0x7fffffff]) {
+      expect(xdp(load(IFINDEX), frame(60), n)).toBe(runFilter(load(IFINDEX), frame(60), { semantics: "kernel", ctx: { ifindex: n } }));
+    }
+    const ifindex2 = compileOrThrow("ifindex 2");
+    expect([1, 2, 3].map((n) => xdp(ifindex2, frame(60), n) !== 0)).toEqual([false, true, false]);
+    // ingress_ifindex needs no packet bytes: even an empty frame has one.
+    expect(xdp(load(IFINDEX), new Uint8Array(0), 9)).toBe(9);
+  });
+
+  it("xdp: the packet type comes from the destination MAC (OTHERHOST reads as HOST, never OUTGOING)", () => {
+    // eth_type_trans(): group bit set -> broadcast (all ones) or multicast; else host/otherhost.
+    const cases = [
+      { mac: UNICAST, type: 0, diverges: true },
+      { mac: BROADCAST, type: 1, diverges: false },
+      { mac: MULTICAST, type: 2, diverges: false },
+      { mac: ALMOST_BROADCAST, type: 2, diverges: false },
+    ];
+    for (const { mac, type, diverges } of cases) {
+      for (const size of [BPF_B, BPF_H, BPF_W]) {
+        const prog = load(PKTTYPE, size);
+        const packet = withMac(mac);
+        expect({ mac, v: xdp(prog, packet) }).toEqual({ mac, v: runFilter(prog, packet, { semantics: "kernel", ctx: { pkttype: type } }) });
+        const ids = divergencesFor({ prog, target: "xdp", packet, wireLen: packet.length }).map((d) => d.id);
+        expect(ids).toEqual(diverges ? ["ancillary", "xdp-pkttype"] : ["ancillary"]);
+      }
+    }
+    const inbound = compileOrThrow("inbound");
+    const outbound = compileOrThrow("outbound");
+    for (const mac of [UNICAST, BROADCAST, MULTICAST]) {
+      expect(xdp(inbound, withMac(mac))).not.toBe(0);
+      expect(xdp(outbound, withMac(mac))).toBe(0);
+    }
+    // Too short for a destination MAC: no match either way (the predicate covers it).
+    for (const prog of [inbound, outbound]) {
+      expect(xdp(prog, frame(5))).toBe(0);
+      expect(divergencesFor({ prog, target: "xdp", packet: frame(5), wireLen: 5 }).map((d) => d.id)).toContain("xdp-pkttype");
+    }
+  });
+
+  it("kprobe: pkt_type and skb->dev->ifindex come from the struct sk_buff, as in the kernel's cBPF", () => {
+    const packet = frame(60);
+    for (const pktType of [0, 1, 2, 3, 4]) {
+      for (const ifindex of [1, 2, 7]) {
+        const ctx = { pkttype: pktType, ifindex };
+        for (const prog of [load(PKTTYPE, BPF_H), load(IFINDEX), compileOrThrow("inbound"), compileOrThrow("outbound"), compileOrThrow("ifindex 2")]) {
+          expect({ pktType, ifindex, v: kprobe(prog, packet, pktType, ifindex) }).toEqual({
+            pktType,
+            ifindex,
+            v: runFilter(prog, packet, { semantics: "kernel", ctx }),
+          });
+        }
+      }
+    }
+  });
+
+  it("kprobe: the bits next to pkt_type are masked off, and no skb->dev means no match", () => {
+    const packet = frame(60);
+    const { kernel, skb } = buildKprobeSkb({ packet, pktType: 4 });
+    const L = SKB_LAYOUT_6_18_X86_64;
+    kernel.read(skb + BigInt(L.pkt_type), 1)![0] |= 0xf8;
+    const ctx = { kind: "kprobe" as const, regs: { di: KPROBE_SKB_ADDR }, kernel };
+    expect(runTranslated(translate(load(PKTTYPE, BPF_H), { target: "kprobe" }), packet, 60, ctx)).toBe(4);
+    kernel.read(skb + BigInt(L.dev), 8)!.fill(0);
+    // The kernel's converter returns 0 when skb->dev is NULL; bpf_probe_read_kernel fails there.
+    expect(runTranslated(translate(load(IFINDEX), { target: "kprobe" }), packet, 60, ctx)).toBe(0);
   });
 });
 

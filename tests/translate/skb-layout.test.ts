@@ -2,12 +2,14 @@
  * The kprobe target's default `struct sk_buff` offsets are this machine's: read here from the
  * running kernel's BTF (/sys/kernel/btf/vmlinux) with a small BTF reader, and compared with the
  * defaults the translator uses (SKB_LAYOUT_6_18_X86_64). Also the pt_regs offset of the first
- * argument (`di`).
+ * argument (`di`) and net_device->ifindex (NET_DEVICE_IFINDEX_6_18_X86_64). The same values
+ * are what `bpftool btf dump file /sys/kernel/btf/vmlinux` shows for these structs.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { SKB_LAYOUT_6_18_X86_64 } from "../../lib/ebpf";
+import { NET_DEVICE_IFINDEX_6_18_X86_64, SKB_LAYOUT_6_18_X86_64 } from "../../lib/ebpf";
 import { PT_REGS_DI } from "../../lib/translate";
+import { SKB_PKT_TYPE_MASK } from "../../lib/translate/ancillary";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 
@@ -122,6 +124,7 @@ describe.skipIf(!existsSync(VMLINUX))("struct sk_buff offsets from this kernel's
       mac_len: byte("mac_len"),
       queue_mapping: byte("queue_mapping"),
       pkt_type: byte("pkt_type"),
+      dev: byte("dev"),
       priority: byte("priority"),
       hash: byte("hash"),
       vlan_proto: byte("vlan_proto"),
@@ -136,9 +139,19 @@ describe.skipIf(!existsSync(VMLINUX))("struct sk_buff offsets from this kernel's
       head: byte("head"),
       data: byte("data"),
     }).toEqual({ ...L });
-    // pkt_type is a 3-bit field in the low bits of its byte.
+    // pkt_type is a 3-bit field in the low bits of its byte: the kprobe target reads that byte
+    // and masks it with SKB_PKT_TYPE_MASK (no shift).
     expect(f.get("pkt_type")!.bits).toBe(3);
     expect(f.get("pkt_type")!.bit % 8).toBe(0);
+    expect(SKB_PKT_TYPE_MASK).toBe((1 << f.get("pkt_type")!.bits) - 1);
+  });
+
+  it("net_device->ifindex (SKF_AD_IFINDEX is skb->dev->ifindex) is at the offset the kprobe target reads", () => {
+    const id = types.findIndex((t) => t.kind === KIND.STRUCT && t.name === "net_device");
+    expect(id).toBeGreaterThan(0);
+    const o = fieldOffsets(types, id).get("ifindex")!;
+    expect(o.bit % 8).toBe(0);
+    expect(o.bit / 8).toBe(NET_DEVICE_IFINDEX_6_18_X86_64);
   });
 
   it("pt_regs->di (the first argument) is at the offset the kprobe prologue reads", () => {

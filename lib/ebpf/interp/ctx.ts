@@ -102,6 +102,7 @@ export interface SkbLayout {
   readonly mac_len: number; // u16
   readonly queue_mapping: number; // u16
   readonly pkt_type: number; // u8, low 3 bits
+  readonly dev: number; // struct net_device *
   readonly priority: number; // u32
   readonly hash: number; // u32
   readonly vlan_proto: number; // be16
@@ -124,6 +125,7 @@ export const SKB_LAYOUT_6_18_X86_64: SkbLayout = {
   mac_len: 120,
   queue_mapping: 124,
   pkt_type: 128,
+  dev: 16,
   priority: 140,
   hash: 148,
   vlan_proto: 152,
@@ -138,6 +140,12 @@ export const SKB_LAYOUT_6_18_X86_64: SkbLayout = {
   head: 192,
   data: 200,
 };
+
+/**
+ * Offset of `ifindex` in `struct net_device` on the same kernel (BTF, like the sk_buff offsets):
+ * SKF_AD_IFINDEX is skb->dev->ifindex, one pointer hop away from the sk_buff.
+ */
+export const NET_DEVICE_IFINDEX_6_18_X86_64 = 224;
 
 // ---------------------------------------------------------------------------------------------
 // Kernel memory (for bpf_probe_read_kernel)
@@ -178,6 +186,7 @@ export class KernelSegments implements KernelMemory {
 /** Where the fake kernel objects of a kprobe context live. */
 export const KPROBE_SKB_ADDR = 0xffff888100a0c000n;
 export const KPROBE_HEAD_ADDR = 0xffff888104e10000n;
+export const KPROBE_DEV_ADDR = 0xffff888103f00000n;
 
 export interface KprobeSkbOptions {
   /** The frame, starting at the MAC header. */
@@ -193,6 +202,10 @@ export interface KprobeSkbOptions {
   readonly priority?: number;
   readonly hash?: number;
   readonly pktType?: number;
+  /** skb->dev->ifindex (a net_device holding just that field is built). Default 1. */
+  readonly ifindex?: number;
+  /** Offset of ifindex in struct net_device. Default NET_DEVICE_IFINDEX_6_18_X86_64. */
+  readonly netDeviceIfindex?: number;
 }
 
 /**
@@ -229,7 +242,11 @@ export function buildKprobeSkb(opts: KprobeSkbOptions): { kernel: KernelSegments
   v.setUint32(layout.priority, opts.priority ?? 0, true);
   v.setUint32(layout.hash, opts.hash ?? 0, true);
   skb[layout.pkt_type] = (skb[layout.pkt_type] & ~7) | ((opts.pktType ?? 0) & 7);
-  const kernel = new KernelSegments().add(KPROBE_SKB_ADDR, skb).add(KPROBE_HEAD_ADDR, head);
+  v.setBigUint64(layout.dev, KPROBE_DEV_ADDR, true);
+  const ifindexOff = opts.netDeviceIfindex ?? NET_DEVICE_IFINDEX_6_18_X86_64;
+  const dev = new Uint8Array(ifindexOff + 4);
+  new DataView(dev.buffer).setUint32(ifindexOff, opts.ifindex ?? 1, true);
+  const kernel = new KernelSegments().add(KPROBE_SKB_ADDR, skb).add(KPROBE_HEAD_ADDR, head).add(KPROBE_DEV_ADDR, dev);
   return { kernel, skb: KPROBE_SKB_ADDR, layout };
 }
 
