@@ -65,10 +65,26 @@ export function trapError(L: LoweredProgram, index: number): PlaygroundError {
 }
 
 /** The filter's u32 return value for one packet (0 = drop; libpcap's match value is the snaplen). */
+/**
+ * Lowered programs for one-shot runs, per program array and semantics: lowering costs far more
+ * than running a short filter once, and callers (the UI, tests) run the same program many times.
+ * Programs are immutable (readonly arrays of readonly instructions), so identity is a safe key.
+ */
+const lowered = new WeakMap<readonly CbpfInsn[], Map<CbpfSemantics, ReturnType<typeof lowerProgram>>>();
+
+function lowerCached(prog: readonly CbpfInsn[], semantics: CbpfSemantics, ctx: RunOptions["ctx"]) {
+  if (ctx !== undefined) return lowerProgram(prog, { semantics, ctx });
+  let bySemantics = lowered.get(prog);
+  if (!bySemantics) lowered.set(prog, (bySemantics = new Map()));
+  let L = bySemantics.get(semantics);
+  if (!L) bySemantics.set(semantics, (L = lowerProgram(prog, { semantics, ctx })));
+  return L;
+}
+
 export function runFilter(prog: readonly CbpfInsn[], packet: Uint8Array, opts: RunOptions = {}): number {
   checkPacket(packet);
   const semantics = opts.semantics ?? "libpcap";
-  const L = lowerProgram(prog, { semantics, ctx: opts.ctx });
+  const L = lowerCached(prog, semantics, opts.ctx);
   const m = newMachine();
   const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
   execute(L, m, packet, packetLength(semantics, opts.wireLen ?? packet.length, opts.ctx), maxSteps);
