@@ -73,7 +73,8 @@ export function trapError(L: LoweredProgram, index: number): PlaygroundError {
 const lowered = new WeakMap<readonly CbpfInsn[], Map<CbpfSemantics, ReturnType<typeof lowerProgram>>>();
 
 function lowerCached(prog: readonly CbpfInsn[], semantics: CbpfSemantics, ctx: RunOptions["ctx"]) {
-  if (ctx !== undefined) return lowerProgram(prog, { semantics, ctx });
+  // Only real arrays can be keys; anything else goes to lowerProgram, which reports it properly.
+  if (ctx !== undefined || !Array.isArray(prog)) return lowerProgram(prog, { semantics, ctx });
   let bySemantics = lowered.get(prog);
   if (!bySemantics) lowered.set(prog, (bySemantics = new Map()));
   let L = bySemantics.get(semantics);
