@@ -10,7 +10,7 @@ import type { LoadOptions, LoadResult } from "../kernel/load";
 import { progInfo, dumpProgram, type ProgInfo, type ProgDump } from "../kernel/inspect";
 import { kernelInfo, type KernelInfo } from "../kernel/kernel-info";
 import { ArrayMap, RingBuffer } from "../kernel/maps";
-import { attachXdp, attachTcx, attachSocketFilter, attachKprobe, attachRawTracepoint, linkInfo, type Attachment, type LinkInfo, type XdpMode } from "../kernel/attach";
+import { attachXdp, attachTcx, attachSocketFilter, attachKprobe, attachRawTracepoint, attachFentry, linkInfo, type Attachment, type LinkInfo, type XdpMode } from "../kernel/attach";
 import { skbLayout, type SkbLayout } from "../kernel/btf";
 import { DemoNetwork, type TrafficOptions, type TrafficRun } from "../kernel/netns";
 import type { ProgKind } from "../kernel/prog-types";
@@ -46,7 +46,8 @@ export type AttachSpec =
   | { hook: "tcx"; progFd: number; ifindex: number; direction: "ingress" | "egress" }
   | { hook: "socket"; progFd: number; ifindex: number }
   | { hook: "kprobe"; progFd: number; func: string }
-  | { hook: "raw_tp"; progFd: number; tracepoint: string };
+  | { hook: "raw_tp"; progFd: number; tracepoint: string }
+  | { hook: "fentry"; progFd: number; func: string };
 
 /** The demo network as the agent uses it. */
 export interface DemoNet {
@@ -106,6 +107,8 @@ function attach(spec: AttachSpec): Attachment {
       return attachKprobe(spec.progFd, spec.func);
     case "raw_tp":
       return attachRawTracepoint(spec.progFd, spec.tracepoint);
+    case "fentry":
+      return attachFentry(spec.progFd, spec.func);
   }
 }
 

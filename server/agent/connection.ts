@@ -242,7 +242,7 @@ export class Connection {
 
   #kernelInfo(): ResultOf<"kernelInfo"> {
     const k = this.backend.kernelInfo();
-    const hookOk = k.skbHook !== null && (k.skbHook.kind === "kprobe" ? k.canLoad.kprobe.ok : k.canLoad.raw_tp.ok) && k.btf;
+    const hookOk = k.skbHook !== null && k.canLoad[k.skbHook.kind].ok && k.btf;
     const targets: ResultOf<"kernelInfo">["targets"] = {
       socket: { load: k.canLoad.socket.ok, testRun: k.canLoad.socket.ok, attach: k.canLoad.socket.ok },
       tc: { load: k.canLoad.tc.ok, testRun: k.canLoad.tc.ok, attach: k.tcx },
@@ -260,7 +260,9 @@ export class Connection {
       btf: k.btf,
       jitEnabled: k.jitEnabled,
       unprivilegedBpfDisabled: k.unprivilegedBpfDisabled,
-      skbHook: k.skbHook,
+      // lib/protocol's skbHook has no fentry variant yet: an fentry hook is reported as the
+      // function-entry hook it is, under "kprobe", with the function named "fentry:<func>".
+      skbHook: k.skbHook?.kind === "fentry" ? { kind: "kprobe", function: `fentry:${k.skbHook.function}` } : k.skbHook,
       config: { ...k.config },
       targets,
     };
@@ -434,8 +436,9 @@ export class Connection {
     }
 
     const info = target === "kprobe" ? this.backend.kernelInfo() : null;
-    if (target === "kprobe" && !info?.skbHook) throw fail("agent/attach", "this kernel offers neither a kprobe PMU nor the netif_receive_skb raw tracepoint");
-    const hook = info?.skbHook ? { kind: info.skbHook.kind, ifindex } : null;
+    if (target === "kprobe" && !info?.skbHook) throw fail("agent/attach", "this kernel offers no skb hook (fentry, the netif_receive_skb raw tracepoint, or a kprobe PMU)");
+    const skbHook = info?.skbHook ?? null;
+    const hook = skbHook ? { kind: skbHook.kind, ifindex, ...(skbHook.kind === "fentry" ? { function: skbHook.function } : {}) } : null;
     const sampleBytes = p.sampleBytes ?? 64;
 
     const owned: (() => void)[] = [];
@@ -454,7 +457,14 @@ export class Connection {
       const ring = this.backend.createRing(l.ringBytes);
       owned.push(() => ring.close());
       const built = buildCounting(this.backend, cbpf, target, { countersFd: counters.fd, eventsFd: ring.fd, sampleBytes }, hook);
-      const r = this.backend.loadProgram({ insns: built.insns, type: built.kind, logLevel: 1, name: `bpg_live_${target}`.slice(0, 15), maxLogSize: l.logBytes });
+      const r = this.backend.loadProgram({
+        insns: built.insns,
+        type: built.kind,
+        logLevel: 1,
+        name: `bpg_live_${target}`.slice(0, 15),
+        maxLogSize: l.logBytes,
+        ...(built.attachFunc ? { attachFunc: built.attachFunc } : {}),
+      });
       if (!r.ok) {
         throw fail("kernel/verifier", `the kernel rejected the counting program (${r.errnoName}):\n${r.log}`);
       }
@@ -478,10 +488,13 @@ export class Connection {
           break;
         case "kprobe": {
           const h = info!.skbHook!;
-          attachment = h.kind === "kprobe"
-            ? this.backend.attach({ hook: "kprobe", progFd: r.fd, func: h.function })
-            : this.backend.attach({ hook: "raw_tp", progFd: r.fd, tracepoint: h.tracepoint });
-          hookName = h.kind === "kprobe" ? `kprobe:${h.function}` : `raw_tp:${h.tracepoint}`;
+          if (h.kind === "raw_tp") {
+            attachment = this.backend.attach({ hook: "raw_tp", progFd: r.fd, tracepoint: h.tracepoint });
+            hookName = `raw_tp:${h.tracepoint}`;
+          } else {
+            attachment = this.backend.attach({ hook: h.kind, progFd: r.fd, func: h.function });
+            hookName = `${h.kind}:${h.function}`;
+          }
           break;
         }
       }

@@ -125,16 +125,18 @@ export interface CountingPlan {
  *
  * kprobe-style hooks see every skb in the system, so the program first checks that the skb's
  * device is the attached interface (skb->dev->ifindex, read with bpf_probe_read_kernel at this
- * kernel's BTF offsets) and returns at once for any other. On kernels without kprobes the hook is
- * the netif_receive_skb raw tracepoint, whose context is `u64 args[]` with the skb in args[0].
+ * kernel's BTF offsets) and returns at once for any other. The hook is fentry on an skb function
+ * where the kernel allows it, else the netif_receive_skb raw tracepoint, else a kprobe. fentry and
+ * raw_tp contexts are `u64 args[]` with the skb in args[0]; a kprobe's is pt_regs (skb in rdi).
+ * An fentry program must return 0, which every exit of this build does.
  */
 export function buildCounting(
   backend: KernelBackend,
   cbpf: readonly CbpfInsn[],
   target: Target,
   plan: CountingPlan,
-  hook: { kind: "kprobe" | "raw_tp"; ifindex: number } | null,
-): { insns: Uint8Array; kind: ProgKind; translated: TranslateResult } {
+  hook: { kind: "kprobe" | "raw_tp" | "fentry"; function?: string; ifindex: number } | null,
+): { insns: Uint8Array; kind: ProgKind; translated: TranslateResult; attachFunc?: string } {
   const action = target === "xdp" ? XDP_PASS : target === "tc" ? TCX_NEXT : 0;
   const result: ResultSpec = { kind: "count", countersMapFd: plan.countersFd, eventsMapFd: plan.eventsFd, sampleBytes: plan.sampleBytes, action };
   if (target !== "kprobe" || !hook) {
@@ -143,7 +145,7 @@ export function buildCounting(
   }
   const layout = backend.skbLayout();
   if (!layout) throw new PlaygroundError("agent/btf", "attaching the kprobe target needs the kernel's BTF (/sys/kernel/btf/vmlinux) to find skb->dev");
-  const argOffset = hook.kind === "raw_tp" ? 0 : 112; // args[0], or pt_regs->di
+  const argOffset = hook.kind === "kprobe" ? 112 : 0; // pt_regs->di, or args[0]
   const GUARD_STACK = 16;
   const translated = translate(cbpf, { target, result, skbArgOffset: argOffset, abi: { stackBase: GUARD_STACK }, labelPrefix: "f" });
   const guard: AsmItem[] = [
@@ -171,7 +173,8 @@ export function buildCounting(
     label("agent_filter"),
   ];
   const program = assemble([...guard, ...translated.insns]);
-  return { insns: encodeProgram(program.raw), kind: hook.kind, translated };
+  const attachFunc = hook.kind === "fentry" ? hook.function : undefined;
+  return { insns: encodeProgram(program.raw), kind: hook.kind, translated, ...(attachFunc ? { attachFunc } : {}) };
 }
 
 /** Whether a test-run return value means "matched" for a program built with `result`. */

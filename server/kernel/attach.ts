@@ -9,6 +9,8 @@
  *   attachment.
  * - a kprobe is a perf event (kprobe PMU) with a BPF_PERF_EVENT link on it; both are fds.
  * - the raw tracepoint fallback is a BPF_RAW_TRACEPOINT_OPEN fd (itself a link).
+ * - fentry is a tracing link (BPF_LINK_CREATE, or BPF_RAW_TRACEPOINT_OPEN with no name on kernels
+ *   without tracing links); the ftrace trampoline goes away with the last reference to it.
  * All fds are close-on-exec, so child processes (the netns holder, traffic sources) never inherit
  * an attachment. Each function closes what it opened if a later step fails.
  */
@@ -22,6 +24,7 @@ import {
   BPF_TCX_INGRESS,
   BPF_TCX_EGRESS,
   BPF_PERF_EVENT,
+  BPF_TRACE_FENTRY,
   XDP_FLAGS_SKB_MODE,
   XDP_FLAGS_DRV_MODE,
 } from "../native/bpf";
@@ -30,7 +33,7 @@ import { SyscallError } from "../native/errno";
 import { kprobePmuType, perfEventOpenKprobe, ioctlInt, PERF_EVENT_IOC_SET_BPF, PERF_EVENT_IOC_ENABLE } from "../native/perf";
 import { PlaygroundError } from "../../lib/errors";
 
-export type AttachKind = "xdp" | "tcx-ingress" | "tcx-egress" | "socket" | "kprobe" | "raw_tp";
+export type AttachKind = "xdp" | "tcx-ingress" | "tcx-egress" | "socket" | "kprobe" | "raw_tp" | "fentry";
 
 export interface Attachment {
   readonly kind: AttachKind;
@@ -163,6 +166,24 @@ export function attachRawTracepoint(progFd: number, tracepoint: string): Attachm
   return new FdAttachment("raw_tp", tracepoint, fd, [], false);
 }
 
+/**
+ * An fentry program on the function it was loaded for (the kernel took the function from the
+ * load's attach_btf_id; `func` only names the attachment). Target fd 0 means the function is in
+ * vmlinux, not in another BPF program.
+ */
+export function attachFentry(progFd: number, func: string): Attachment {
+  let fd: number;
+  try {
+    fd = linkCreate({ progFd, target: 0, attachType: BPF_TRACE_FENTRY }, `BPF_LINK_CREATE(fentry ${func})`);
+  } catch (e) {
+    // Before Linux 5.13 tracing programs had no BPF_LINK_CREATE path; the nameless raw
+    // tracepoint open gives the same kind of fd-owned link.
+    if (!(e instanceof SyscallError) || e.errnoName !== "EINVAL") throw e;
+    fd = rawTracepointOpen(progFd, null);
+  }
+  return new FdAttachment("fentry", func, fd, [], false);
+}
+
 /** A link as the kernel describes it (bpf_link_info), for cleanup checks and the UI. */
 export interface LinkInfo {
   id: number;
@@ -172,6 +193,8 @@ export interface LinkInfo {
   ifindex?: number;
   /** For raw tracepoint links. */
   tracepoint?: string;
+  /** For tracing (fentry) links: the attach type and the BTF id of the traced function. */
+  tracing?: { attachType: number; targetBtfId: number };
 }
 
 export function linkInfo(linkFd: number): LinkInfo {
@@ -183,6 +206,9 @@ export function linkInfo(linkFd: number): LinkInfo {
     const type = v.getUint32(LINK_INFO.type, true);
     const out: LinkInfo = { id: v.getUint32(LINK_INFO.id, true), type, progId: v.getUint32(LINK_INFO.progId, true) };
     if (type === 6 /* XDP */ || type === 11 /* TCX */) out.ifindex = v.getUint32(LINK_INFO.ifindex, true);
+    if (type === 2 /* TRACING */) {
+      out.tracing = { attachType: v.getUint32(LINK_INFO.tracingAttachType, true), targetBtfId: v.getUint32(LINK_INFO.tracingTargetBtfId, true) };
+    }
     if (type === 1 /* RAW_TRACEPOINT */) {
       // tp_name is an in/out buffer, and the union it lives in means other things for other link
       // types, so it is only offered once the type is known.

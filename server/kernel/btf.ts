@@ -35,11 +35,23 @@ export interface FieldLocation {
   bitOffset: number;
 }
 
+export interface BtfParam {
+  name: string;
+  pointsTo: string | null;
+}
+
+export interface BtfFunc {
+  /** The FUNC's type id in this BTF. */
+  id: number;
+  params: BtfParam[];
+}
+
 export class Btf {
   #bytes: Uint8Array;
   #v: DataView;
   #types: TypeRec[] = [undefined as unknown as TypeRec]; // ids start at 1
   #byName = new Map<string, number[]>();
+  #funcs = new Map<string, number>();
   #strOff: number;
   #strLen: number;
 
@@ -74,11 +86,39 @@ export class Btf {
         list.push(id);
         this.#byName.set(rec.name, list);
       }
+      if (rec.name && rec.kind === KIND.FUNC && !this.#funcs.has(rec.name)) this.#funcs.set(rec.name, id);
     }
   }
 
   static vmlinux(path = "/sys/kernel/btf/vmlinux"): Btf {
     return new Btf(new Uint8Array(readFileSync(path)));
+  }
+
+  /**
+   * A kernel function (BTF_KIND_FUNC) by name: its type id (what an fentry program's
+   * attach_btf_id names) and, per parameter, the struct its type points to ("sk_buff" for a
+   * `struct sk_buff *`), or null when the parameter is anything else (a `struct sk_buff **` too).
+   * Null when BTF has no such function.
+   */
+  func(name: string): BtfFunc | null {
+    const id = this.#funcs.get(name);
+    if (id === undefined) return null;
+    const proto = this.#types[this.#types[id]!.sizeOrType];
+    if (!proto || proto.kind !== KIND.FUNC_PROTO) return null;
+    const params: BtfParam[] = [];
+    for (let i = 0; i < proto.vlen; i++) {
+      const p = proto.extra + i * 8;
+      params.push({ name: this.#str(this.#v.getUint32(p, true)), pointsTo: this.#pointee(this.#v.getUint32(p + 4, true)) });
+    }
+    return { id, params };
+  }
+
+  /** The struct/union name a pointer type points to, or null if `id` is not a pointer to one. */
+  #pointee(id: number): string | null {
+    const ptr = this.#types[this.#resolve(id)];
+    if (!ptr || ptr.kind !== KIND.PTR) return null;
+    const target = this.#types[this.#resolve(ptr.sizeOrType)];
+    return target && (target.kind === KIND.STRUCT || target.kind === KIND.UNION || target.kind === KIND.FWD) ? target.name : null;
   }
 
   #str(off: number): string {
@@ -209,13 +249,27 @@ export interface SkbLayout {
   devIfindex: FieldLocation;
 }
 
+let cachedVmlinux: Btf | null | undefined;
+
+/** The running kernel's BTF, parsed once per process; null when the kernel does not expose it. */
+export function vmlinuxBtf(): Btf | null {
+  if (cachedVmlinux !== undefined) return cachedVmlinux;
+  try {
+    cachedVmlinux = Btf.vmlinux();
+  } catch {
+    cachedVmlinux = null;
+  }
+  return cachedVmlinux;
+}
+
 let cachedSkb: SkbLayout | null | undefined;
 
 /** The sk_buff layout from the running kernel's BTF, or null when BTF is not available. */
 export function skbLayout(): SkbLayout | null {
   if (cachedSkb !== undefined) return cachedSkb;
   try {
-    const btf = Btf.vmlinux();
+    const btf = vmlinuxBtf();
+    if (!btf) throw new PlaygroundError("kernel/btf", "no vmlinux BTF");
     const need = (s: string, f: string): FieldLocation => {
       const loc = btf.field(s, f);
       if (!loc) throw new PlaygroundError("kernel/btf", `struct ${s} has no field ${f}`);

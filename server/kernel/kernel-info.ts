@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
 import { gunzipSync } from "node:zlib";
 import { closeFd } from "../native/libc";
+import { linkCreate, BPF_TRACE_FENTRY } from "../native/bpf";
 import { kprobePmuType } from "../native/perf";
 import { loadProgram } from "./load";
 import { encode, asm } from "./raw-insn";
@@ -23,14 +24,20 @@ export interface KernelInfo {
   tcx: boolean;
   /** The kprobe PMU exists (CONFIG_KPROBES): kprobe programs can be attached. */
   kprobePmu: boolean;
+  /** An fentry program on FENTRY_SKB_FUNCTION loads and attaches (BTF + ftrace direct calls). */
+  fentry: boolean;
   /** vmlinux BTF is exposed (needed for real sk_buff offsets). */
   btf: boolean;
   /** /proc/sys/net/core/bpf_jit_enable: 0 off, 1 on, 2 on with debug output; null if unreadable. */
   jitEnabled: number | null;
   /** /proc/sys/kernel/unprivileged_bpf_disabled; null if unreadable. */
   unprivilegedBpfDisabled: number | null;
-  /** The hook for the "kprobe" target on this kernel: a kprobe on an skb function, or the raw tracepoint fallback. */
-  skbHook: { kind: "kprobe"; function: string } | { kind: "raw_tp"; tracepoint: string } | null;
+  /**
+   * The hook for the "kprobe" target on this kernel, best first: fentry on an skb function (a
+   * direct call from an ftrace trampoline, the cheapest), the netif_receive_skb raw tracepoint (a
+   * stable tracepoint, cheaper than a kprobe), then a kprobe on the skb function.
+   */
+  skbHook: { kind: "fentry"; function: string } | { kind: "kprobe"; function: string } | { kind: "raw_tp"; tracepoint: string } | null;
   /** Config options read from /proc/config.gz when it exists (y/m values only). */
   config: Record<string, string>;
 }
@@ -44,7 +51,7 @@ function readInt(path: string): number | null {
   }
 }
 
-const CONFIG_KEYS = ["CONFIG_KPROBES", "CONFIG_BPF_JIT", "CONFIG_NET_XGRESS", "CONFIG_DEBUG_INFO_BTF", "CONFIG_BPF_EVENTS", "CONFIG_FPROBE", "CONFIG_VETH"];
+const CONFIG_KEYS = ["CONFIG_KPROBES", "CONFIG_FUNCTION_TRACER", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "CONFIG_BPF_JIT", "CONFIG_NET_XGRESS", "CONFIG_DEBUG_INFO_BTF", "CONFIG_BPF_EVENTS", "CONFIG_FPROBE", "CONFIG_VETH"];
 
 function readConfig(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -62,6 +69,19 @@ function readConfig(): Record<string, string> {
 
 /** An skb function that fires for veth traffic and takes the skb as its first argument. */
 export const KPROBE_SKB_FUNCTION = "__netif_receive_skb";
+/**
+ * The fentry hook. Its only argument is `struct sk_buff *` (`__netif_receive_skb_core` takes
+ * `struct sk_buff **`), it is a real out-of-line function on 6.18 (in kallsyms and BTF), and it
+ * runs for every skb that goes up the stack one at a time: the backlog path veth uses when the
+ * namespace end transmits (veth_xmit -> __netif_rx -> process_backlog -> here), with skb->dev the
+ * receiving (host) end. GRO lists (veth in NAPI mode, i.e. with an XDP program on it) go through
+ * __netif_receive_skb_list_core instead and are not seen here. `netif_receive_skb` is only for
+ * drivers that bypass the backlog, and `ip_rcv` sees IPv4 only.
+ * (The Linux 6.18 CI kernel refuses every BPF_PROG_TYPE_TRACING load with EPERM, as bpftool's
+ * feature probe confirms, so there the hook falls back to the raw tracepoint; the fentry counting
+ * test in tests/kernel/attach.test.ts runs wherever tracing programs are allowed.)
+ */
+export const FENTRY_SKB_FUNCTION = "__netif_receive_skb";
 /** The raw tracepoint fallback: trace_netif_receive_skb(skb), fired in __netif_receive_skb_core. */
 export const RAW_TP_SKB = "netif_receive_skb";
 
@@ -70,6 +90,23 @@ function kallsymsHas(name: string): boolean {
     return readFileSync("/proc/kallsyms", "utf8").includes(` ${name}\n`);
   } catch {
     return false;
+  }
+}
+
+/**
+ * Loading an fentry program does not prove it can attach: the trampoline needs ftrace direct
+ * calls. So the trivial program (returns 0, touches nothing) is attached and at once detached.
+ */
+function fentryAttaches(trivial: Uint8Array): boolean {
+  const r = loadProgram({ insns: trivial, type: "fentry", logLevel: 0, attachFunc: FENTRY_SKB_FUNCTION });
+  if (!r.ok) return false;
+  try {
+    closeFd(linkCreate({ progFd: r.fd, target: 0, attachType: BPF_TRACE_FENTRY }, "BPF_LINK_CREATE(fentry probe)"));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeFd(r.fd);
   }
 }
 
@@ -84,7 +121,7 @@ export function kernelInfo(refresh = false): KernelInfo {
   const canLoad = {} as KernelInfo["canLoad"];
   for (const kind of PROG_KINDS) {
     try {
-      const r = loadProgram({ insns: trivial, type: kind, logLevel: 0 });
+      const r = loadProgram({ insns: trivial, type: kind, logLevel: 0, attachFunc: FENTRY_SKB_FUNCTION });
       if (r.ok) closeFd(r.fd);
       canLoad[kind] = r.ok ? { ok: true } : { ok: false, errnoName: r.errnoName };
     } catch (e) {
@@ -93,13 +130,15 @@ export function kernelInfo(refresh = false): KernelInfo {
   }
   const config = readConfig();
   const kprobePmu = kprobePmuType() !== null;
+  const fentry = canLoad.fentry.ok && fentryAttaches(trivial);
   const newEnough = version[0] > 6 || (version[0] === 6 && version[1] >= 6);
   const tcx = canLoad.tc.ok && newEnough && config.CONFIG_NET_XGRESS !== undefined ? config.CONFIG_NET_XGRESS === "y" : canLoad.tc.ok && newEnough;
-  const skbHook: KernelInfo["skbHook"] =
-    kprobePmu && canLoad.kprobe.ok && kallsymsHas(KPROBE_SKB_FUNCTION)
-      ? { kind: "kprobe", function: KPROBE_SKB_FUNCTION }
-      : canLoad.raw_tp.ok
-        ? { kind: "raw_tp", tracepoint: RAW_TP_SKB }
+  const skbHook: KernelInfo["skbHook"] = fentry
+    ? { kind: "fentry", function: FENTRY_SKB_FUNCTION }
+    : canLoad.raw_tp.ok
+      ? { kind: "raw_tp", tracepoint: RAW_TP_SKB }
+      : kprobePmu && canLoad.kprobe.ok && kallsymsHas(KPROBE_SKB_FUNCTION)
+        ? { kind: "kprobe", function: KPROBE_SKB_FUNCTION }
         : null;
   cached = {
     release: rel,
@@ -109,6 +148,7 @@ export function kernelInfo(refresh = false): KernelInfo {
     canLoad,
     tcx,
     kprobePmu,
+    fentry,
     btf: existsSync("/sys/kernel/btf/vmlinux"),
     jitEnabled: readInt("/proc/sys/net/core/bpf_jit_enable"),
     unprivilegedBpfDisabled: readInt("/proc/sys/kernel/unprivileged_bpf_disabled"),

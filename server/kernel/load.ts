@@ -13,6 +13,7 @@ import { NativeMem } from "../native/libc";
 import { ERRNO, errnoName } from "../native/errno";
 import { PlaygroundError } from "../../lib/errors";
 import { PROG_TYPES, type ProgKind } from "./prog-types";
+import { vmlinuxBtf } from "./btf";
 
 export interface LoadOptions {
   /** Raw instructions, 8 bytes each. */
@@ -30,6 +31,8 @@ export interface LoadOptions {
   initialLogSize?: number;
   /** Largest log buffer tried (default 64 MiB). */
   maxLogSize?: number;
+  /** fentry: the kernel function the program is for (looked up in vmlinux BTF). Ignored by other kinds. */
+  attachFunc?: string;
 }
 
 /** Figures from the log's last lines (and from bpf_prog_info when the load succeeded). */
@@ -75,6 +78,7 @@ export function loadProgram(opts: LoadOptions): LoadResult {
   }
   const t = PROG_TYPES[opts.type];
   if (!t) throw new PlaygroundError("kernel/load", `unknown program type "${String(opts.type)}"`);
+  const attachBtfId = t.needsFunction ? functionBtfId(opts.type, opts.attachFunc) : 0;
   const level = opts.logLevel | (opts.stats ? BPF_LOG_STATS : 0);
   const max = Math.max(MIN_LOG, opts.maxLogSize ?? DEFAULT_MAX);
   let size = level ? Math.min(max, Math.max(MIN_LOG, opts.initialLogSize ?? DEFAULT_INITIAL)) : 0;
@@ -94,6 +98,7 @@ export function loadProgram(opts: LoadOptions): LoadResult {
         progFlags: opts.testStateFreq ? BPF_F_TEST_STATE_FREQ : 0,
         name: opts.name,
         expectedAttachType: t.expectedAttachType,
+        attachBtfId,
       });
       const wallUs = (performance.now() - t0) * 1000;
       const log = buf ? readCString(buf.bytes) : "";
@@ -117,6 +122,16 @@ export function loadProgram(opts: LoadOptions): LoadResult {
       buf?.free();
     }
   }
+}
+
+/** The vmlinux BTF id of the function a tracing program is loaded for. */
+function functionBtfId(kind: ProgKind, func: string | undefined): number {
+  if (!func) throw new PlaygroundError("kernel/load", `a ${kind} program must name the kernel function it is for (attachFunc)`);
+  const btf = vmlinuxBtf();
+  if (!btf) throw new PlaygroundError("kernel/btf", `a ${kind} program needs the kernel's BTF (/sys/kernel/btf/vmlinux)`);
+  const f = btf.func(func);
+  if (!f) throw new PlaygroundError("kernel/btf", `the kernel's BTF has no function "${func}"`);
+  return f.id;
 }
 
 function verifiedInsns(fd: number): number | undefined {

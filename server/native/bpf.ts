@@ -39,6 +39,7 @@ export const BPF_PROG_TYPE_KPROBE = 2;
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
 export const BPF_PROG_TYPE_XDP = 6;
 export const BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
+export const BPF_PROG_TYPE_TRACING = 26;
 
 // enum bpf_map_type
 export const BPF_MAP_TYPE_HASH = 1;
@@ -49,6 +50,7 @@ export const BPF_MAP_TYPE_RINGBUF = 27;
 
 // enum bpf_attach_type
 export const BPF_TRACE_RAW_TP = 23;
+export const BPF_TRACE_FENTRY = 24;
 export const BPF_XDP = 37;
 export const BPF_PERF_EVENT = 41;
 export const BPF_TRACE_KPROBE_MULTI = 42;
@@ -57,6 +59,7 @@ export const BPF_TCX_EGRESS = 47;
 
 // enum bpf_link_type
 export const BPF_LINK_TYPE_RAW_TRACEPOINT = 1;
+export const BPF_LINK_TYPE_TRACING = 2;
 export const BPF_LINK_TYPE_XDP = 6;
 export const BPF_LINK_TYPE_PERF_EVENT = 7;
 export const BPF_LINK_TYPE_TCX = 11;
@@ -107,6 +110,8 @@ export interface ProgLoadAttr {
   name?: string;
   expectedAttachType?: number;
   kernVersion?: number;
+  /** BTF type id of the kernel function a tracing (fentry) program is for; its BTF object is vmlinux. */
+  attachBtfId?: number;
 }
 
 export interface ProgLoadResult {
@@ -140,6 +145,8 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
     v.setUint32(44, a.progFlags ?? 0, true); // prog_flags
     putName(v, 48, a.name); // prog_name[16]
     v.setUint32(68, a.expectedAttachType ?? 0, true); // expected_attach_type
+    // attach_btf_id; attach_btf_obj_fd (112) stays 0, which means vmlinux.
+    v.setUint32(108, a.attachBtfId ?? 0, true);
     const { ret, errno } = sysBpf(BPF_PROG_LOAD, attr, PROG_LOAD_SIZE);
     return { fd: ret, errno, logTrueSize: v.getUint32(140, true) }; // log_true_size
   } finally {
@@ -362,6 +369,10 @@ export const LINK_INFO = {
   tcxAttachType: 20,
   /** perf_event.type */
   perfEventType: 16,
+  /** tracing.attach_type, tracing.target_obj_id, tracing.target_btf_id */
+  tracingAttachType: 16,
+  tracingTargetObjId: 20,
+  tracingTargetBtfId: 24,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -442,17 +453,21 @@ export function linkDetach(linkFd: number): void {
   });
 }
 
-/** BPF_RAW_TRACEPOINT_OPEN: attaches a raw_tp program; the returned fd is a link. */
-export function rawTracepointOpen(progFd: number, tpName: string): number {
-  const name = NativeMem.cString(tpName);
+/**
+ * BPF_RAW_TRACEPOINT_OPEN: attaches a raw_tp program; the returned fd is a link. With a null name
+ * it attaches a tracing (fentry) program to the function it was loaded for (kernels before link
+ * support for tracing programs only offer this way).
+ */
+export function rawTracepointOpen(progFd: number, tpName: string | null): number {
+  const name = tpName === null ? null : NativeMem.cString(tpName);
   try {
     return withMem([16], (attr) => {
-      attr.view.setBigUint64(0, name.address, true); // name
+      attr.view.setBigUint64(0, name ? name.address : 0n, true); // name
       attr.view.setUint32(8, progFd, true); // prog_fd
-      return bpfOrThrow(`BPF_RAW_TRACEPOINT_OPEN(${tpName})`, BPF_RAW_TRACEPOINT_OPEN, attr, 16);
+      return bpfOrThrow(`BPF_RAW_TRACEPOINT_OPEN(${tpName ?? "tracing program"})`, BPF_RAW_TRACEPOINT_OPEN, attr, 16);
     });
   } finally {
-    name.free();
+    name?.free();
   }
 }
 

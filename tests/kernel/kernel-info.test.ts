@@ -9,7 +9,7 @@ import { expect, it } from "vitest";
 import { kernelInfo } from "../../server/kernel/kernel-info";
 import { Btf, skbLayout } from "../../server/kernel/btf";
 import { SKB_LAYOUT_6_18_X86_64 } from "../../lib/ebpf";
-import { describeKernel, hasBpftool } from "./support";
+import { bpftool, describeKernel, hasBpftool } from "./support";
 
 describeKernel("kernel: capabilities and BTF", () => {
   it("reports what uname, /proc and sysfs say", () => {
@@ -22,7 +22,25 @@ describeKernel("kernel: capabilities and BTF", () => {
     for (const k of ["socket", "tc", "xdp"] as const) expect(info.canLoad[k].ok).toBe(true);
     if (info.config.CONFIG_KPROBES !== undefined) expect(info.kprobePmu).toBe(info.config.CONFIG_KPROBES === "y");
     expect(info.skbHook).not.toBeNull();
-    expect(info.skbHook!.kind).toBe(info.kprobePmu ? "kprobe" : "raw_tp");
+    // Best hook first: fentry, then the raw tracepoint, then a kprobe.
+    expect(info.skbHook!.kind).toBe(info.fentry ? "fentry" : info.canLoad.raw_tp.ok ? "raw_tp" : "kprobe");
+    if (info.config.CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS === "n" || !info.btf) expect(info.fentry).toBe(false);
+    if (!info.fentry && !info.canLoad.fentry.ok) expect(info.canLoad.fentry.errnoName).toBeTruthy();
+  });
+
+  it("fentry availability agrees with bpftool's probe of the tracing program type", () => {
+    const info = kernelInfo();
+    const probe = bpftool(["feature", "probe", "kernel"]) as { program_types?: Record<string, boolean> } | null;
+    if (!probe) {
+      if (process.env.CI) throw new Error("bpftool is required on CI (scripts/setup.sh --test)");
+      console.warn("[kernel] bpftool not installed: fentry availability not cross-checked");
+      return;
+    }
+    const tracing = probe.program_types?.have_tracing_prog_type;
+    expect(typeof tracing).toBe("boolean");
+    expect(info.canLoad.fentry.ok).toBe(tracing);
+    // Loading is not attaching (the trampoline needs ftrace direct calls), so fentry implies tracing only.
+    if (info.fentry) expect(tracing).toBe(true);
   });
 
   it("finds sk_buff fields where bpftool's raw BTF dump puts them", () => {
