@@ -153,6 +153,7 @@ export const OPS = {
       unprivilegedBpfDisabled: nullable(int(-1, 1000)),
       skbHook: nullable(
         tagged("kind", {
+          fentry: { function: str({ max: 128 }) },
           kprobe: { function: str({ max: 128 }) },
           raw_tp: { tracepoint: str({ max: 128 }) },
         }),

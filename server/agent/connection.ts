@@ -260,9 +260,7 @@ export class Connection {
       btf: k.btf,
       jitEnabled: k.jitEnabled,
       unprivilegedBpfDisabled: k.unprivilegedBpfDisabled,
-      // lib/protocol's skbHook has no fentry variant yet: an fentry hook is reported as the
-      // function-entry hook it is, under "kprobe", with the function named "fentry:<func>".
-      skbHook: k.skbHook?.kind === "fentry" ? { kind: "kprobe", function: `fentry:${k.skbHook.function}` } : k.skbHook,
+      skbHook: k.skbHook,
       config: { ...k.config },
       targets,
     };

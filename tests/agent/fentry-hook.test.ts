@@ -95,7 +95,7 @@ describe("agent: the kprobe target through fentry", () => {
 
     it("reports the hook and loads the counting program as fentry on the function", async () => {
       const k = await client.request("kernelInfo", {});
-      expect(k.skbHook).toEqual({ kind: "kprobe", function: `fentry:${FUNC}` });
+      expect(k.skbHook).toEqual({ kind: "fentry", function: FUNC });
       expect(k.targets.kprobe).toEqual({ load: true, testRun: false, attach: true });
       await expect(
         client.request("attach", { source: { kind: "filter", filter: "udp" }, target: "kprobe", on: { kind: "interface", name: "veth-test" } }),
