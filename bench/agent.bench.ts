@@ -17,7 +17,7 @@ import { kernelUnavailableReason } from "../server/kernel/kernel-info";
 import { loadProgram } from "../server/kernel/load";
 import { compileFilter } from "../server/native/libpcap";
 import { closeFd } from "../server/native/libc";
-import { PacketRunner } from "../server/agent/test-runner";
+import { PacketRunner } from "../server/kernel/packet-runner";
 import { translate } from "../lib/translate";
 import { encodeProgram } from "../lib/ebpf";
 import { generateMix } from "../lib/craft";

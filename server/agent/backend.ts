@@ -15,7 +15,7 @@ import { skbLayout, type SkbLayout } from "../kernel/btf";
 import { DemoNetwork, type TrafficOptions, type TrafficRun } from "../kernel/netns";
 import type { ProgKind } from "../kernel/prog-types";
 import { loadProgram } from "../kernel/load";
-import { PacketRunner, type PacketRun } from "./test-runner";
+import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
 
 export interface Counters {
   total: number;

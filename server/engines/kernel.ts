@@ -31,7 +31,7 @@ import type { CapturedPacket } from "../../lib/pcap";
 import { kernelUnavailableReason } from "../kernel/kernel-info";
 import { closeFd } from "../native/libc";
 import { loadProgram } from "../kernel/load";
-import { PacketRunner, type PacketRun } from "../agent/test-runner";
+import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
 import { targetOf } from "./ebpf";
 import type { EngineFactory, PacketVerdict } from "../run-capture";
 

@@ -10,8 +10,8 @@
 import { sysBpf, BPF_PROG_TEST_RUN } from "../native/bpf";
 import { NativeMem } from "../native/libc";
 import { SyscallError, errnoName } from "../native/errno";
-import { frameForTestRun, ETH_HLEN } from "../kernel/test-run";
-import type { ProgKind } from "../kernel/prog-types";
+import { frameForTestRun, ETH_HLEN } from "./test-run";
+import type { ProgKind } from "./prog-types";
 import { PlaygroundError } from "../../lib/errors";
 
 
