@@ -7,6 +7,11 @@
  *                    sample on a match, then r0 = action; exit)
  * - body:            result = value; goto the host's result label (through a shared block that
  *                    restores the callee-saved registers the body borrowed)
+ *
+ * In whole mode with "return" and "verdict", "no match" is the very code a `ret #0` lowers to, so
+ * the no-match label is placed at the first `ret #0` (which keeps its cBPF provenance) and the
+ * epilogue only emits its own copy when the program has no `ret #0`. Count and body mode are left
+ * alone: there a `ret` jumps to a shared tail, and the no-match block is not a copy of it.
  */
 import {
   alu64,
@@ -55,17 +60,25 @@ export function makeEpilogue(
 ): Epilogue {
   const A = abi.a;
   if (!whole) return bodyEpilogue(abi, resultLabel!, restore);
+  // Whether env.nomatch was placed at a `ret #0` (return and verdict kinds only).
+  let nomatchPlaced = false;
+  const placeNomatchAtRetZero = (env: Env, v: number | "A") => {
+    if (v !== 0 || nomatchPlaced) return;
+    env.e.label(env.nomatch);
+    nomatchPlaced = true;
+  };
   switch (spec.kind) {
     case "return":
       return {
         ret(env, v) {
+          placeNomatchAtRetZero(env, v);
           if (v === "A") {
             if (A !== "r0") env.e.emit(mov32Reg("r0", A));
           } else env.e.emit(mov32Imm("r0", v));
           env.e.emit(exit());
         },
         finish(env) {
-          if (!env.e.referenced(env.nomatch)) return;
+          if (nomatchPlaced || !env.e.referenced(env.nomatch)) return;
           env.e.label(env.nomatch);
           env.e.emit(mov32Imm("r0", 0), exit());
         },
@@ -73,12 +86,13 @@ export function makeEpilogue(
     case "verdict":
       return {
         ret(env, v) {
+          placeNomatchAtRetZero(env, v);
           if (v === "A") env.e.emit(jmp("jeq", A, 0, env.nomatch), mov32Imm("r0", spec.match));
           else env.e.emit(mov32Imm("r0", v !== 0 ? spec.match : spec.noMatch));
           env.e.emit(exit());
         },
         finish(env) {
-          if (!env.e.referenced(env.nomatch)) return;
+          if (nomatchPlaced || !env.e.referenced(env.nomatch)) return;
           env.e.label(env.nomatch);
           env.e.emit(mov32Imm("r0", spec.noMatch), exit());
         },

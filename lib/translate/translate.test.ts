@@ -184,6 +184,27 @@ describe("lowering details", () => {
     expect(translate(prog, { target: "socket" }).byCbpf[1]!.length).toBeGreaterThan(0);
   });
 
+  it("sends no-match to the first `ret #0` instead of a second copy, only where the two are the same code", () => {
+    const prog = [ldh(12), jeq(0x800, 0, 1), ret(0x40000), ret(0)];
+    const short = new Uint8Array(8);
+    const ipv4 = ETH_IPV4_TCP;
+    for (const target of ["xdp", "tc"] as const) {
+      for (const result of [{ kind: "return" as const }, { kind: "verdict" as const, match: 2, noMatch: 1 }]) {
+        const t = translate(prog, { target, result });
+        expect(t.provenance.some((p) => p.origin === "epilogue")).toBe(false);
+        expect(run(t, short)).toBe(result.kind === "return" ? 0 : 1);
+        expect(run(t, ipv4)).toBe(result.kind === "return" ? 0x40000 : 2);
+      }
+      // Without a `ret #0` the epilogue still provides the no-match block.
+      const noRetZero = translate([ldh(12), ret(1)], { target });
+      expect(noRetZero.provenance.some((p) => p.origin === "epilogue")).toBe(true);
+      expect(run(noRetZero, short)).toBe(0);
+      // Count mode keeps its own no-match entry into the shared counting tail.
+      const counted = translate(prog, { target, result: { kind: "count", countersMapFd: 3, action: 2 } });
+      expect(counted.insns.some((it) => it.kind === "label" && it.name === "f_nomatch")).toBe(true);
+    }
+  });
+
   it("zeroes exactly the scratch slots some path reads before writing", () => {
     const prog = [
       ldb(0),

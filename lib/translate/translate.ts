@@ -165,8 +165,11 @@ export function translate(prog: readonly CbpfInsn[], opts: TranslateOptions): Tr
   }
   e.as({ origin: "epilogue" }, () => epilogue.finish(env, strategy));
 
-  // Labels of instances nothing jumps to are noise in listings; drop them.
-  const items = e.items.filter((it) => it.kind !== "label" || e.referenced(it.name) || !it.name.startsWith(`${e.prefix}_i`));
+  // Labels of instances nothing jumps to are noise in listings; drop them (and a no-match label
+  // placed at a `ret #0` that nothing jumps to).
+  const items = e.items.filter(
+    (it) => it.kind !== "label" || e.referenced(it.name) || !(it.name.startsWith(`${e.prefix}_i`) || it.name === env.nomatch),
+  );
   // Body mode jumps to the host's result label; a stand-in `exit` there makes the body assemble on its own.
   const program = assembleWithProvenance(
     whole ? items : [...items, label(opts.resultLabel!), { ...exit(), meta: { origin: "epilogue", note: "stand-in for the host's result label" } satisfies Provenance }],
