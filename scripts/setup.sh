@@ -16,7 +16,7 @@ done
 
 # Debian packages: the runtime library the app links through koffi, and for tests the oracles
 # (tcpdump) and the browser the e2e suite drives (Debian's chromium; Playwright downloads none).
-apt_pkgs=(libpcap0.8)
+apt_pkgs=(libpcap0.8 iproute2)
 if [ "$want_test" = 1 ]; then
   apt_pkgs+=(tcpdump chromium bpftool)
 fi
