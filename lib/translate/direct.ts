@@ -22,10 +22,10 @@ import {
   stx,
   type RegName,
 } from "../ebpf";
-import { SKF_AD_ALU_XOR_X, SKF_AD_IFINDEX } from "../cbpf";
-import { negativeOffset } from "./offsets";
+import { SKF_AD_IFINDEX } from "../cbpf";
+import { pointerLoadProblem } from "./offsets";
 import { emitSkbAncillary, emitXdpAncillary, packetMetadataProblem, skbAncillaryProblem } from "./ancillary";
-import { refuse, type Decoded } from "./decode";
+import type { Decoded } from "./decode";
 import type { IndRange } from "./guards";
 import { SIZE_NAME, toHost, type Env, type Strategy } from "./strategy";
 import type { TranslateAbi } from "./types";
@@ -63,31 +63,14 @@ export function directStrategy(target: "xdp" | "tc", abi: TranslateAbi, regs: Di
     abi,
     guarded: true,
     fails(d: Decoded) {
-      const op = d.op;
-      switch (op.t) {
-        case "abs":
-          if (op.k >= 0x80000000) return negativeOffset(d, target, false);
-          return tooFar(op.k + op.size);
-        case "msh":
-          if (op.k >= 0x80000000) return negativeOffset(d, target, false);
-          return tooFar(op.k + 1);
-        case "ind":
-          return tooFar(op.k + op.size);
-        case "anc": {
-          if (op.slot === SKF_AD_ALU_XOR_X) return undefined; // plain ALU, lowered for every target
-          const why =
-            target === "xdp"
-              ? (packetMetadataProblem("xdp", op.slot) ??
-                (op.slot === SKF_AD_IFINDEX && C === undefined ? "body mode has no xdp_md pointer to read ingress_ifindex from" : undefined))
-              : C === undefined
-                ? "body mode has no __sk_buff pointer to read it from"
-                : skbAncillaryProblem(op.slot, false);
-          if (why !== undefined) throw refuse(d.index, `${d.text} cannot be translated for ${target}: ${why}`);
-          return undefined;
-        }
-        default:
-          return undefined;
-      }
+      return pointerLoadProblem(d, target, tooFar, (slot) =>
+        target === "xdp"
+          ? (packetMetadataProblem("xdp", slot) ??
+            (slot === SKF_AD_IFINDEX && C === undefined ? "body mode has no xdp_md pointer to read ingress_ifindex from" : undefined))
+          : C === undefined
+            ? "body mode has no __sk_buff pointer to read it from"
+            : skbAncillaryProblem(slot, false),
+      );
     },
     layout() {},
     prologue(env: Env) {

@@ -31,10 +31,10 @@ import {
 } from "../ebpf";
 import { SKB_PKT_TYPE_MASK, emitSkbAncillary, packetMetadataProblem, skbAncillaryProblem } from "./ancillary";
 import type { Cfg } from "./cfg";
-import { refuse, type Decoded } from "./decode";
+import type { Decoded } from "./decode";
 import { clampCopy } from "./direct";
 import type { GuardPlan, IndRange } from "./guards";
-import { negativeOffset } from "./offsets";
+import { pointerLoadProblem } from "./offsets";
 import { SIZE_NAME, bestShift, stackAligned, toHost, type Env, type Strategy } from "./strategy";
 import type { TranslateAbi } from "./types";
 
@@ -115,28 +115,12 @@ export function helperStrategy(abi: TranslateAbi, cfgH: HelperConfig): Strategy 
     abi,
     guarded: true,
     fails(d: Decoded) {
-      const op = d.op;
-      switch (op.t) {
-        case "abs":
-          if (op.k >= 0x80000000) return negativeOffset(d, targetName, false);
-          return tooFar(op.k + op.size);
-        case "msh":
-          if (op.k >= 0x80000000) return negativeOffset(d, targetName, false);
-          return tooFar(op.k + 1);
-        case "ind":
-          return tooFar(op.k + op.size);
-        case "anc": {
-          if (op.slot === SKF_AD_ALU_XOR_X) return undefined;
-          const why = probe
-            ? (packetMetadataProblem("kprobe", op.slot) ??
-              (cfgH.whole || cfgH.bodyCtx !== undefined ? undefined : "body mode was given no struct sk_buff pointer (abi.ctx) to read it from"))
-            : skbAncillaryProblem(op.slot, true);
-          if (why !== undefined) throw refuse(d.index, `${d.text} cannot be translated for ${targetName}: ${why}`);
-          return undefined;
-        }
-        default:
-          return undefined;
-      }
+      return pointerLoadProblem(d, targetName, tooFar, (slot) =>
+        probe
+          ? (packetMetadataProblem("kprobe", slot) ??
+            (cfgH.whole || cfgH.bodyCtx !== undefined ? undefined : "body mode was given no struct sk_buff pointer (abi.ctx) to read it from"))
+          : skbAncillaryProblem(slot, true),
+      );
     },
     layout(env: Env, cfg: Cfg, plan: GuardPlan) {
       const want = Math.max(0, Math.floor(cfgH.headerCopyBytes));

@@ -5,7 +5,7 @@
  * header. Only LD_ABS (socket target) reaches those; elsewhere they are refused rather than
  * silently turned into "no match", since a filter written with them means something else.
  */
-import { SKF_AD_OFF, SKF_LL_OFF } from "../cbpf";
+import { SKF_AD_ALU_XOR_X, SKF_AD_OFF, SKF_LL_OFF } from "../cbpf";
 import { refuse, type Decoded } from "./decode";
 
 /** True for k in [SKF_LL_OFF, SKF_AD_OFF): the kernel's header-relative windows. */
@@ -26,4 +26,37 @@ export function negativeOffset(d: Decoded, target: string, ldAbs: boolean): stri
     );
   }
   return `offset ${k | 0} is negative: the load never succeeds, so the filter returns 0`;
+}
+
+/**
+ * The `fails` rule of the pointer-based strategies (direct access and probe reads), which differ
+ * only in how far a load may reach and which ancillary fields they can read: undefined when the
+ * instruction translates, a reason when it can only fail at run time (the filter returns 0), and a
+ * refusal (thrown) when the target cannot express it at all.
+ */
+export function pointerLoadProblem(
+  d: Decoded,
+  target: string,
+  tooFar: (end: number) => string | undefined,
+  ancillaryProblem: (slot: number) => string | undefined,
+): string | undefined {
+  const op = d.op;
+  switch (op.t) {
+    case "abs":
+      if (op.k >= 0x80000000) return negativeOffset(d, target, false);
+      return tooFar(op.k + op.size);
+    case "msh":
+      if (op.k >= 0x80000000) return negativeOffset(d, target, false);
+      return tooFar(op.k + 1);
+    case "ind":
+      return tooFar(op.k + op.size);
+    case "anc": {
+      if (op.slot === SKF_AD_ALU_XOR_X) return undefined; // plain ALU, lowered for every target
+      const why = ancillaryProblem(op.slot);
+      if (why !== undefined) throw refuse(d.index, `${d.text} cannot be translated for ${target}: ${why}`);
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
 }
