@@ -3,11 +3,6 @@
  * contract (ARCHITECTURE.md section 5); change them only by adding.
  */
 import { UsageError } from "./cli/args";
-import { compileCommand } from "./cli/compile";
-import { runCommand } from "./cli/run";
-import { startCommand, startHooks } from "./cli/start";
-import { traceCommand } from "./cli/trace";
-import { agentCommand } from "./cli/agent";
 import { isPlaygroundError } from "../lib/errors";
 
 const USAGE = `usage:
@@ -23,19 +18,23 @@ const USAGE = `usage:
 
 type Command = (argv: string[]) => Promise<number>;
 
+// Each command is loaded when it runs: `compile` should not pay for the verifier, the agent or
+// Next's start-up code (tsx transforms every imported module on a cold start).
 const COMMANDS: Record<string, Command> = {
-  compile: compileCommand,
-  run: runCommand,
-  trace: traceCommand,
-  agent: agentCommand,
-  start: startCommand,
-};
-
-// `start` runs the agent beside the UI, in the same process; the printed URL carries its address.
-startHooks.startAgent = async () => {
-  const { startAgent } = await import("./agent/server");
-  const agent = await startAgent();
-  return { url: agent.url, stop: () => agent.close() };
+  compile: async (argv) => (await import("./cli/compile")).compileCommand(argv),
+  run: async (argv) => (await import("./cli/run")).runCommand(argv),
+  trace: async (argv) => (await import("./cli/trace")).traceCommand(argv),
+  agent: async (argv) => (await import("./cli/agent")).agentCommand(argv),
+  start: async (argv) => {
+    const { startCommand, startHooks } = await import("./cli/start");
+    // `start` runs the agent beside the UI, in the same process; the printed URL carries its address.
+    startHooks.startAgent = async () => {
+      const { startAgent } = await import("./agent/server");
+      const agent = await startAgent();
+      return { url: agent.url, stop: () => agent.close() };
+    };
+    return startCommand(argv);
+  },
 };
 
 async function main(argv: string[]): Promise<number> {
