@@ -10,6 +10,7 @@
  * size - 1.
  */
 import { readFileSync } from "node:fs";
+import "../native/koffi-config";
 import * as koffi from "koffi";
 import {
   mapCreate,

@@ -10,6 +10,7 @@
  * Every call that can fail returns the raw result; `check*` helpers turn -1 into a SyscallError
  * carrying errno, read immediately after the call (koffi.errno()) before anything else can reset it.
  */
+import "./koffi-config";
 import * as koffi from "koffi";
 import { PlaygroundError } from "../../lib/errors";
 import { SyscallError } from "./errno";
@@ -214,4 +215,22 @@ export class Mapping {
     libc().munmap(this.#ptr, this.length);
     this.#ptr = null;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Another process's descriptors (pidfd_open/pidfd_getfd, Linux 5.6+): how an isolated worker
+// process hands the agent a program fd it loaded, and borrows one the agent owns.
+// ---------------------------------------------------------------------------------------------
+
+const SYS_pidfd_open = 434;
+const SYS_pidfd_getfd = 438;
+
+/** A pidfd for `pid`; close it with closeFd. */
+export function pidfdOpen(pid: number): number {
+  return check("pidfd_open", libc().syscall(SYS_pidfd_open, "int", pid, "unsigned int", 0));
+}
+
+/** A duplicate, in this process, of descriptor `fd` of the process behind `pidfd` (close-on-exec). */
+export function pidfdGetfd(pidfd: number, fd: number): number {
+  return check("pidfd_getfd", libc().syscall(SYS_pidfd_getfd, "int", pidfd, "int", fd, "unsigned int", 0));
 }

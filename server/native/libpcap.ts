@@ -10,6 +10,7 @@
  * long as the resolver takes; with an unreachable DNS server that can be many seconds. Tests and
  * benchmarks therefore use numeric addresses and /etc/services port names only.
  */
+import "./koffi-config";
 import * as koffi from "koffi";
 import { PlaygroundError } from "../../lib/errors";
 import type { CbpfInsn } from "../../lib/cbpf/insn";
