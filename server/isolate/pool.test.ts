@@ -53,7 +53,7 @@ describe("IsolatePool", () => {
 
   it("moves descriptors both ways", async () => {
     const path = join(tmpdir(), `isolate-${process.pid}.bin`);
-    writeFileSync(path, Buffer.alloc(1234));
+    writeFileSync(path, new Uint8Array(1234));
     const mine = openSync(path, "r");
     try {
       const { result, fds } = await pool.run("probe", { openDevNull: true }, { budgetMs: 30_000, fds: [mine] });

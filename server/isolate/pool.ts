@@ -30,7 +30,7 @@ export interface IsolatePoolOptions {
   /** Workers kept started while idle, so a request does not pay for a start. */
   warmWorkers?: number;
   /** Extra environment for the workers. */
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string>;
 }
 
 export interface RunOptions {
@@ -93,7 +93,7 @@ export class IsolatePool {
   readonly #name: string;
   readonly #max: number;
   readonly #warm: number;
-  readonly #env: NodeJS.ProcessEnv;
+  readonly #env: Record<string, string>;
   readonly #workers = new Set<Worker>();
   readonly #queue: Task[] = [];
   #nextId = 1;
