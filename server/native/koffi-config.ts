@@ -28,5 +28,5 @@ if (!holder[CONFIGURED]) {
 
 /** The stack native calls run on in this process (for diagnostics and tests). */
 export function koffiStackBytes(): number {
-  return koffi.config().sync_stack_size;
+  return koffi.config().sync_stack_size ?? 0;
 }
