@@ -4,8 +4,11 @@
  * fast); keystrokes while a request is in flight are coalesced and the newest text goes out as
  * soon as that request answers, or after 100 ms, aborting it, if it is slow (a stale answer is
  * never shown). Every answer is cached, so typing back over old text costs nothing.
+ *
+ * Each request names this page's session, so the server cancels the compile it superseded rather
+ * than finishing it for nobody (an aborted fetch alone does not stop libpcap).
  */
-import type { CompileResponse } from "../../server/web/compile-handler";
+import type { CompileResponse } from "../../server/web/page-compile";
 
 export type { CompileResponse };
 
@@ -24,6 +27,7 @@ export class CompileClient {
   private inflight: { key: string; ac: AbortController } | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private latest: { key: string; params: CompileParams } | null = null;
+  private readonly session = randomSession();
 
   constructor(private readonly deliver: (params: CompileParams, result: CompileResponse, ms: number) => void) {}
 
@@ -71,11 +75,17 @@ export class CompileClient {
     fetch("/api/compile", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(job.params),
+      body: JSON.stringify({ ...job.params, session: this.session }),
       signal: ac.signal,
     })
       .then((r) => r.json() as Promise<CompileResponse>)
       .then((result) => {
+        if (!result.ok && result.superseded) return settle();
+        // A timeout may pass on a quieter machine: answer it, but do not remember it.
+        if (!result.ok && result.timeout) {
+          if (this.latest?.key === job.key) this.deliver(job.params, result, performance.now() - t0);
+          return settle();
+        }
         if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
         this.cache.set(job.key, result);
         if (this.latest?.key === job.key) this.deliver(job.params, result, performance.now() - t0);
@@ -89,4 +99,10 @@ export class CompileClient {
         settle();
       });
   }
+}
+
+function randomSession(): string {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -6,6 +6,7 @@
  */
 import { fstatSync, openSync } from "node:fs";
 import { compileFilter, type CompileFilterOptions, type CompileFilterResult } from "../native/libpcap";
+import { compileForPage, type CompileRequest, type CompileResponse } from "../web/page-compile";
 
 export interface Output<R> {
   result: R;
@@ -16,6 +17,8 @@ export interface Output<R> {
 export const OPERATIONS = {
   /** libpcap's pcap_compile: untrusted filter text reaches a native library only here. */
   compile: (args: CompileFilterOptions): Output<CompileFilterResult> => ({ result: compileFilter(args) }),
+  /** The page's compile: libpcap's program, or its error placed on the text. */
+  pageCompile: (args: CompileRequest): Output<CompileResponse> => ({ result: compileForPage(args) }),
   /** For tests of the pool itself: sleeps, spins or crashes on request. */
   probe: async (
     args: { sleepMs?: number; spinMs?: number; crash?: boolean; openDevNull?: boolean },

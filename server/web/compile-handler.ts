@@ -1,30 +1,33 @@
 /**
- * The UI's compile service: the JSON body of `POST /api/compile` in, libpcap's program or its
- * error (placed on the expression) out. Kept apart from the Next route so that it can be tested
- * and benchmarked without a server. Results are cached: typing back and forth recompiles nothing.
+ * The page's compile service behind `POST /api/compile`: a validated body in, libpcap's program or
+ * its placed error out. libpcap runs in an isolated worker process with a time budget; answers are
+ * cached, so typing back and forth recompiles nothing; and a newer request from the same page
+ * (its `session`) cancels the older one, so a slow stale compile never holds up the current one.
+ * Kept apart from the Next route so it can be tested and benchmarked without a server.
  */
-import type { CbpfInsn } from "../../lib/cbpf/insn";
-import { isPlaygroundError } from "../../lib/errors";
-import { locateError, type ErrorLocation } from "../../lib/filter-lang";
-import { TCPDUMP_DEFAULT_NETMASK } from "../compile";
-import { compileFilter, DEFAULT_SNAPLEN, libpcapVersion, resolveDlt } from "../native/libpcap";
+import { PlaygroundError, isPlaygroundError } from "../../lib/errors";
+import { IsolatePool } from "../isolate/pool";
+import { badRequest, compileCacheKey, parseCompileRequest, type CompileRequest, type CompileResponse } from "./page-compile";
 
-export interface CompileRequest {
-  filter: string;
-  /** A DLT number or libpcap name. */
-  dlt: number | string;
-  snaplen?: number;
-  optimize?: boolean;
-  netmask?: number;
-}
+export type { CompileRequest, CompileResponse };
 
-export type CompileResponse =
-  | { ok: true; dlt: number; insns: CbpfInsn[]; libpcap: string }
-  | { ok: false; dlt?: number; error: string; location?: ErrorLocation; libpcap?: string; badRequest?: boolean };
+/**
+ * How long libpcap may take for one page request. tcpdump itself needs tens of seconds for a few
+ * thousand OR'ed hosts, and the page must compile what tcpdump compiles; the budget is what keeps
+ * a pathological filter from holding a worker for good.
+ */
+export const PAGE_COMPILE_BUDGET_MS = Number(process.env.BPFP_COMPILE_BUDGET_MS) || 120_000;
 
-const MAX_FILTER_CHARS = 64 * 1024;
 const CACHE_SIZE = 512;
 const cache = new Map<string, CompileResponse>();
+const running = new Map<string, AbortController>();
+
+// One pool per server process, kept across Next's module reloads.
+const POOL_KEY = Symbol.for("bpf-playground.web.compile-pool");
+function compilePool(): IsolatePool {
+  const holder = globalThis as unknown as Record<symbol, IsolatePool | undefined>;
+  return (holder[POOL_KEY] ??= new IsolatePool({ name: "compile", maxWorkers: 2, warmWorkers: 1 }));
+}
 
 function remember(key: string, value: CompileResponse): CompileResponse {
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
@@ -32,60 +35,54 @@ function remember(key: string, value: CompileResponse): CompileResponse {
   return value;
 }
 
-function badRequest(error: string): CompileResponse {
-  return { ok: false, error, badRequest: true };
+export interface HandleOptions {
+  /** The HTTP request's own signal: the page went away or aborted its fetch. */
+  signal?: AbortSignal;
+  /** Budget override (tests). */
+  budgetMs?: number;
 }
 
-/** Validate an untrusted body; a string when it is unusable. */
-function parseRequest(body: unknown): CompileRequest | string {
-  if (typeof body !== "object" || body === null) return "the body must be a JSON object";
-  const b = body as Record<string, unknown>;
-  if (typeof b.filter !== "string") return "filter must be a string";
-  if (b.filter.length > MAX_FILTER_CHARS) return `filter is longer than ${MAX_FILTER_CHARS} characters`;
-  if (typeof b.dlt !== "number" && typeof b.dlt !== "string") return "dlt must be a number or a link-type name";
-  const req: CompileRequest = { filter: b.filter, dlt: b.dlt };
-  for (const k of ["snaplen", "netmask"] as const) {
-    const v = b[k];
-    if (v === undefined) continue;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) return `${k} must be a non-negative integer`;
-    req[k] = v;
-  }
-  if (b.optimize !== undefined) {
-    if (typeof b.optimize !== "boolean") return "optimize must be a boolean";
-    req.optimize = b.optimize;
-  }
-  return req;
-}
-
-export function handleCompile(body: unknown): CompileResponse {
-  const req = parseRequest(body);
+export async function handleCompile(body: unknown, opts: HandleOptions = {}): Promise<CompileResponse> {
+  const req = parseCompileRequest(body);
   if (typeof req === "string") return badRequest(req);
-  let dlt: number;
-  try {
-    dlt = resolveDlt(req.dlt);
-  } catch (e) {
-    return badRequest(isPlaygroundError(e) ? e.message : String(e));
-  }
-  const snaplen = req.snaplen ?? DEFAULT_SNAPLEN;
-  const optimize = req.optimize ?? true;
-  const netmask = req.netmask ?? TCPDUMP_DEFAULT_NETMASK;
-  const key = JSON.stringify([req.filter, dlt, snaplen, optimize, netmask]);
+  const key = compileCacheKey(req);
   const hit = cache.get(key);
   if (hit) return hit;
-  const compile = (filter: string) => compileFilter({ filter, dlt, snaplen, optimize, netmask });
-  let result;
-  try {
-    result = compile(req.filter);
-  } catch (e) {
-    if (isPlaygroundError(e)) return badRequest(e.message);
-    throw e;
+
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(new PlaygroundError("isolate/cancelled", "the page cancelled the compile request"));
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (req.session !== undefined) {
+    running.get(req.session)?.abort(new PlaygroundError("compile/superseded", "a newer compile request from the same page replaced this one"));
+    running.set(req.session, ac);
   }
-  const libpcap = libpcapVersion();
-  if (result.ok) return remember(key, { ok: true, dlt, insns: result.insns, libpcap });
-  const message = result.error;
-  const location = locateError(req.filter, message, (f) => {
-    const r = compile(f);
-    return r.ok ? null : r.error;
-  });
-  return remember(key, { ok: false, dlt, error: message, location, libpcap });
+  const budgetMs = opts.budgetMs ?? PAGE_COMPILE_BUDGET_MS;
+  try {
+    const { session: _session, ...work } = req;
+    const { result } = await compilePool().run("pageCompile", work, { budgetMs, signal: ac.signal });
+    // A refused request (unknown link type) is not worth a cache slot.
+    return result.ok || !result.badRequest ? remember(key, result) : result;
+  } catch (e) {
+    if (!isPlaygroundError(e)) throw e;
+    switch (e.code) {
+      case "compile/superseded":
+        return { ok: false, error: e.message, superseded: true };
+      case "isolate/timeout":
+        // Not cached: a quieter machine may finish it.
+        return { ok: false, error: `libpcap did not finish compiling this filter within ${Math.round(budgetMs / 1000)} s; simplify it, or use the CLI, which has no time limit`, timeout: true };
+      default:
+        return { ok: false, error: `the compiler failed: ${e.message}` };
+    }
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+    if (req.session !== undefined && running.get(req.session) === ac) running.delete(req.session);
+  }
+}
+
+/** Stops the compile workers (tests, shutdown). */
+export function closeCompilePool(): Promise<void> {
+  const holder = globalThis as unknown as Record<symbol, IsolatePool | undefined>;
+  const pool = holder[POOL_KEY];
+  holder[POOL_KEY] = undefined;
+  return pool ? pool.close() : Promise.resolve();
 }
