@@ -23,7 +23,7 @@ export const startHooks: StartHooks = {};
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Paths whose changes make the built app stale. */
-const SOURCES = ["app", "lib", "server/web", "public", "next.config.ts", "tsconfig.json", "tsconfig.app.json", "package.json", "package-lock.json"];
+const SOURCES = ["app", "lib", "server/web", "server/isolate", "server/native", "server/compile.ts", "public", "next.config.ts", "tsconfig.json", "tsconfig.app.json", "package.json", "package-lock.json"];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
@@ -49,7 +49,8 @@ function nextBin(root: string): string {
   return join(root, "node_modules", "next", "dist", "bin", "next");
 }
 
-const childEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NEXT_TELEMETRY_DISABLED: "1" });
+// BPFP_ROOT tells the server where the isolated compile worker lives (its bundle cannot say).
+const childEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NEXT_TELEMETRY_DISABLED: "1", BPFP_ROOT: ROOT });
 
 function run(args: string[], root: string): Promise<number> {
   return new Promise((resolveExit) => {

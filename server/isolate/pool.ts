@@ -12,7 +12,7 @@
  * Descriptors cross by pidfd_getfd in both directions (see protocol.ts), so a program the worker
  * loaded belongs to the parent as soon as the reply arrives.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,7 +160,9 @@ export class IsolatePool {
 
   #spawn(): Worker {
     const root = projectRoot();
-    const child = fork(join(root, "bin", "run-ts.mjs"), [join(root, "server", "isolate", "worker.ts")], {
+    // spawn with an "ipc" stdio slot is fork; bundlers try to resolve fork's module argument
+    // statically and fail on a path known only at run time.
+    const child = spawn(process.execPath, [join(root, "bin", "run-ts.mjs"), join(root, "server", "isolate", "worker.ts")], {
       cwd: root,
       env: { ...process.env, ...this.#env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
