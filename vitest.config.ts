@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // One seed for every fast-check property (printed on failure; FC_SEED overrides it).
+    setupFiles: ["tests/support/fast-check-seed.ts"],
   },
 });

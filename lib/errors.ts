@@ -23,3 +23,16 @@ export class PlaygroundError extends Error {
 export function isPlaygroundError(e: unknown): e is PlaygroundError {
   return e instanceof PlaygroundError;
 }
+
+/**
+ * A short description of any value for an error message. Never throws: values from JSON or a UI
+ * may carry a `toString` that is not a function, or a getter that throws.
+ */
+export function describeValue(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "function") return "a function";
+    if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    return String(value);
+  }
+  return Array.isArray(value) ? "an array" : "an object";
+}

@@ -3,7 +3,7 @@
  * (u16 code, u8 jt, u8 jf, u32 k). code and k are in host byte order, so the caller says which
  * order the bytes are in; little-endian is what x86 and arm64 hosts (and the kernel here) use.
  */
-import { PlaygroundError } from "../errors";
+import { describeValue, PlaygroundError } from "../errors";
 import type { CbpfInsn } from "./insn";
 
 export const INSN_BYTES = 8;
@@ -67,7 +67,7 @@ function checkField(insn: CbpfInsn, index: number, field: keyof CbpfInsn, max: n
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
     throw new PlaygroundError(
       code,
-      `insn ${index}: ${field} must be an integer from 0 to ${max}, got ${String(v)}`,
+      `insn ${index}: ${field} must be an integer from 0 to ${max}, got ${describeValue(v)}`,
       { kind: "insn", index },
     );
   }

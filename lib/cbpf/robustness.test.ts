@@ -39,6 +39,12 @@ describe("malformed programs", () => {
     );
   });
 
+  it("describes a field whose toString is not a function without throwing a TypeError", () => {
+    const hostile = [{ code: { toString: 0 }, jt: 0, jf: 0, k: 0 }] as unknown as CbpfInsn[];
+    expect(() => runFilter(hostile, new Uint8Array(1))).toThrow(PlaygroundError);
+    expect(() => runFilter(hostile, new Uint8Array(1))).toThrow(/insn 0: code must be an integer from 0 to 65535, got an object/);
+  });
+
   it("names the bad instruction", () => {
     try {
       runFilter([{ code: 6, jt: 0, jf: 0, k: 0 }, { code: 6, jt: 0, jf: 0, k: -5 }], new Uint8Array(1));
