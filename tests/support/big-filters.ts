@@ -1,0 +1,59 @@
+/**
+ * Filters far larger than anyone types: N OR'ed hosts. libpcap needs seconds to a minute for them
+ * (and, on a small native stack, crashed on them), so they test every place that compiles
+ * untrusted text: the CLI, the page's route and the agent.
+ *
+ * tcpdump is the oracle. Its listing costs as much as ours, so it is computed once per machine
+ * and kept in the temporary directory under a hash of tcpdump's binary and its arguments, shared
+ * by the test files that ask for it.
+ */
+import { createHash } from "node:crypto";
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TCPDUMP_BIN } from "./tcpdump-dump";
+
+/** `host 10.a.b.1 or …` with `count` distinct hosts. */
+export function orHosts(count: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) parts.push(`host 10.${Math.floor(i / 250)}.${i % 250}.1`);
+  return parts.join(" or ");
+}
+
+export interface BigListing {
+  /** tcpdump's stdout. */
+  listing: string;
+  /** How long tcpdump took, or 0 when the listing came from the cache. */
+  ms: number;
+}
+
+/**
+ * `tcpdump -y EN10MB [-O] -<style> -- FILTER`, from the cache when this tcpdump already answered.
+ * Throws with tcpdump's stderr when it fails.
+ */
+export async function tcpdumpBigListing(filter: string, optimize: boolean, style: "d" | "ddd" = "d", timeoutMs = 600_000): Promise<BigListing> {
+  const args = ["-y", "EN10MB", ...(optimize ? [] : ["-O"]), `-${style}`, "--", filter];
+  const bin = statSync(TCPDUMP_BIN);
+  const key = createHash("sha256").update(JSON.stringify([bin.size, bin.mtimeMs, args])).digest("hex").slice(0, 24);
+  const dir = join(tmpdir(), "bpfp-tcpdump-cache");
+  const file = join(dir, `${key}.txt`);
+  try {
+    return { listing: readFileSync(file, "utf8"), ms: 0 };
+  } catch {
+    // not cached yet
+  }
+  const t0 = performance.now();
+  const listing = await new Promise<string>((resolve, reject) => {
+    execFile(TCPDUMP_BIN, args, { encoding: "utf8", maxBuffer: 256 << 20, timeout: timeoutMs, env: { ...process.env, LC_ALL: "C" } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`tcpdump failed (${err.message}): ${stderr.slice(-500)}`));
+      else resolve(stdout);
+    });
+  });
+  const ms = performance.now() - t0;
+  mkdirSync(dir, { recursive: true });
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, listing);
+  renameSync(partial, file);
+  return { listing, ms };
+}
