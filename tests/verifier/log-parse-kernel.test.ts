@@ -11,13 +11,13 @@ import { analyseCfg, slotProgram } from "../../lib/verifier/program";
 import { kernelFeatureEnabled, kernelLog } from "../support/kernel-log";
 import { FOREIGN_LINES, interleave } from "../support/log-noise";
 
-const program = (items: AsmItem[]): RawInsn[] => assemble(items).raw;
+const program = (items: AsmItem[]): readonly RawInsn[] => assemble(items).raw;
 
 // r2 counts to 10 in a loop made of instructions 1 and 2.
 const LOOP = program([mov64Imm("r2", 0), label("top"), alu64("add", "r2", 1), jmp("jlt", "r2", 10, "top"), mov64Imm("r0", 0), exit()]);
 /** A call to each helper that takes a callback (the kernel gives the call a loop number), then an ld_imm64 (two slots, one row). */
 const CALLBACKS = program([...[164, 180, 181, 209].map((id) => call(id)), ldImm64("r1", 0x912345678n), mov64Imm("r0", 0), exit()]);
-const PROGRAMS: Record<string, RawInsn[]> = { loop: LOOP, "callback helpers": CALLBACKS };
+const PROGRAMS: Record<string, readonly RawInsn[]> = { loop: LOOP, "callback helpers": CALLBACKS };
 
 const enabled = kernelFeatureEnabled("verifier log parser vs kernel", () =>
   parseLog(kernelLog(LOOP, "socket").log).some((l) => l.kind === "live-header") ? null : "this kernel prints no Live regs listing at log_level 2",
