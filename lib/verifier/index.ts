@@ -8,6 +8,6 @@ export { PROFILES, DEFAULT_PROFILE, type KernelProfile } from "./profile";
 export { PROG_TYPES, ctxAccess, type ProgType } from "./ctx";
 export { normaliseLog, compareLogs, type LogComparison } from "./compare";
 export { parseLog, parseLogLine, type LogLine, type LogLineKind } from "./log-parse";
-export { liveRegs, traceInsnTexts, slotOfLine, logSummary, errorLines, programFromLog, isDiagnostic, isSummary, type LiveRow, type LogSummary } from "./log-analyze";
+export { liveRegs, traceInsnTexts, slotOfLine, logSummary, errorLines, logError, programFromLog, isDiagnostic, isSummary, type LiveRow, type LogSummary } from "./log-analyze";
 export type { TraceStep, StateView, RegView, SlotView } from "./trace";
 export type { MapInfo, RegType } from "./reg";

@@ -84,6 +84,19 @@ export function errorLines(lines: readonly LogLine[]): LogLine[] {
 }
 
 /**
+ * Why a load was rejected, as the log says: the error lines joined, and the instruction the
+ * verifier was at (the last one it printed; null when it printed none). Null when there are no
+ * error lines.
+ */
+export function logError(lines: readonly LogLine[]): { message: string; insn: number | null } | null {
+  const err = errorLines(lines);
+  if (err.length === 0) return null;
+  let insn: number | null = null;
+  for (const l of lines) if (l.kind === "insn") insn = l.insn;
+  return { message: err.map((l) => l.raw).join("\n"), insn };
+}
+
+/**
  * The program a level-2 log was produced for, rebuilt from its Live regs listing (every
  * instruction is listed once; an ld_imm64 row stands for two slots). Null when the log has no
  * listing (level 1, or a load rejected before it is printed). Throws PlaygroundError when the

@@ -55,4 +55,12 @@ describe("trace command", () => {
       expect(compareLogs(k.out, e.out).diff).toEqual([]);
     }
   });
+  it.skipIf(!kernelTestsEnabled("trace --source kernel --json"))("--json reads the kernel's verdict, error and counts from its log as the emulator reports its own", async () => {
+    for (const filter of [["ip"], ["ip", "and", "tcp[13]", "&", "2", "!=", "0"]]) {
+      const e = JSON.parse((await run([...filter, "--target", "xdp", "--json"])).out);
+      const k = JSON.parse((await run([...filter, "--target", "xdp", "--json", "--source", "kernel"])).out);
+      expect({ accepted: k.accepted, errno: k.errno, error: k.error }).toEqual({ accepted: e.accepted, errno: e.errno, error: e.error });
+      expect(k.stats.processed).toBe(e.stats.processed);
+    }
+  });
 });

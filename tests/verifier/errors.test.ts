@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RawInsn } from "../../lib/ebpf/insn";
-import { emulate, errorLines, parseLog, type ProgType } from "../../lib/verifier";
+import { emulate, errorLines, logError, parseLog, type ProgType } from "../../lib/verifier";
 import { kernelLog, kernelTestsEnabled } from "../support/kernel-log";
 
 const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): RawInsn => ({ code, dst, src, off, imm });
@@ -83,6 +83,7 @@ describe.skipIf(!enabled)("error classes: emulator vs kernel", () => {
       expect(e.accepted, e.text).toBe(false);
       expect(e.errno).toBe(k.errno);
       expect(errorText(e.text)).toBe(errorText(k.log));
+      expect(logError(parseLog(k.log))?.message).toBe(e.error?.message);
       expect(e.error?.explanation.key, e.error?.message).not.toBe("other");
     });
   }
