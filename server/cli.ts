@@ -10,7 +10,7 @@ const USAGE = `usage:
                                 [--format tcpdump|dd|ddd|ebpf|json] [--target socket|tc|xdp|kprobe]
   bpf-playground run FILTER --pcap FILE [--engine cbpf|ebpf|kernel] [--target socket|tc|xdp|kprobe]
                                 [--inject xdp|tc|kprobe] [--json]
-  bpf-playground trace FILTER [--target ...] [--source emulator|kernel] [--dlt ...]
+  bpf-playground trace FILTER [--target ...] [--source emulator|kernel] [--dlt ...] [--json]
   bpf-playground inject FILTER --host xdp|tc|kprobe [--out FILE.o] [--diff]
   bpf-playground agent [--port N] [--bind ADDR] [--allow-origin URL]... [--allow-interface NAME]...
   bpf-playground start

@@ -27,8 +27,9 @@ import { DetailPane } from "./panes/DetailPane";
 import { DebuggerPane } from "./panes/DebuggerPane";
 import { AgentStatus, KernelPane, agentFromLocation, type AgentInfo, type KernelView } from "./panes/AgentPanel";
 import { AgentSession } from "./agent/session";
-import { logSlots } from "./link-store";
 import { compareLogs } from "../../lib/verifier/compare";
+import { isSummary, slotOfLine } from "../../lib/verifier/log-analyze";
+import { parseLog } from "../../lib/verifier/log-parse";
 import { RunStatus } from "../../lib/pipeline";
 import type { KernelLogView } from "./panes/ListingPanes";
 import { GenerateDialog, HelpOverlay, PresenterDialog, ShareDialog, type PaneId } from "./panes/Dialogs";
@@ -556,14 +557,14 @@ export default function Ide() {
     const cmp = compareLogs(p.log, emulated);
     const known = new Set(emulated.split("\n"));
     const differing: number[] = [];
-    p.log.split("\n").forEach((line, i) => {
-      if (line !== "" && !known.has(line) && !/^(verification time|stack depth|processed )/.test(line)) differing.push(i);
+    parseLog(p.log).forEach((line, i) => {
+      if (line.kind !== "blank" && !known.has(line.raw) && !isSummary(line)) differing.push(i);
     });
     const view: KernelLogView = { text: p.log, accepted: p.accepted, agreement: cmp.agreement, differing };
     if (p.errno) view.errno = p.errno;
     return view;
   }, [kernel, result?.trace]);
-  const kernelSlots = useMemo(() => (kernelLog ? logSlots(kernelLog.text) : NO_SLOTS), [kernelLog]);
+  const kernelSlots = useMemo(() => (kernelLog ? slotOfLine(parseLog(kernelLog.text)) : NO_SLOTS), [kernelLog]);
 
   // ---- keyboard ---------------------------------------------------------------------------------
   const nextMismatch = useCallback(() => {

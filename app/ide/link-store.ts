@@ -67,16 +67,6 @@ export interface LinkedLines {
 
 const EMPTY: LinkedLines = { cbpf: [], ebpf: [], trace: [], kernel: [] };
 
-/** Which instruction slot each line of a verifier log is about (`N: (op) ...` lines). */
-export function logSlots(text: string): (number | null)[] {
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  return lines.map((l) => {
-    const m = /^(\d+): \([0-9a-f]{2}\)/.exec(l);
-    return m ? Number(m[1]) : null;
-  });
-}
-
 /** Resolve a focus to the lines of every listing. */
 export function resolveLinks(focus: LinkFocus | null, ebpf: EbpfView | null, trace: TraceView | null, kernelSlots: readonly (number | null)[] = []): LinkedLines {
   if (!focus) return EMPTY;

@@ -11,6 +11,8 @@ import { OP_LD_IMM64, type Assembled } from "../ebpf";
 import { formatListing, listingLines } from "../translate/listing";
 import { isPlaygroundError } from "../errors";
 import type { Target, TranslateResult } from "../translate/types";
+import { slotOfLine } from "../verifier/log-analyze";
+import { parseLog } from "../verifier/log-parse";
 import type { Engines } from "./engines";
 import { defaultEngines } from "./default-engines";
 import type { CbpfView, EbpfView, EngineVerdicts, PipelinePacket, PipelineResult, PipelineState, TraceView } from "./types";
@@ -134,20 +136,13 @@ function registerRoles(t: TranslateResult): Record<string, string> {
   return out;
 }
 
-const LOG_INSN = /^(\d+): \([0-9a-f]{2}\)/;
-
 export function traceView(text: string, accepted: boolean, error?: TraceView["error"]): TraceView {
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
   return {
     status: "ok",
     text,
     accepted,
     ...(error ? { error } : {}),
-    slotOfLine: lines.map((l) => {
-      const m = LOG_INSN.exec(l);
-      return m ? Number(m[1]) : null;
-    }),
+    slotOfLine: slotOfLine(parseLog(text)),
   };
 }
 

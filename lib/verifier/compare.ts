@@ -2,15 +2,14 @@
  * Comparing an emulated log with a real one. The kernel's log has parts that depend on heuristics
  * or on internals the emulator does not reproduce line for line; `normaliseLog` removes exactly
  * those: precision backtracking (`mark_precise:`), stack-liveness (`(0) frame …`), `SCC` lines,
- * pruning lines (`N: safe`, `from P to N: safe`), register ids, map addresses in ld_imm64, and the
- * state counters of the final
- * line (and the other precision diagnostics: `force_precise:`, `frame N: propagating`). A state that the kernel printed on its own line only because precision lines came between
- * is folded back onto its instruction line, as it would have been printed without them.
+ * pruning lines (`N: safe`, `from P to N: safe`), register ids, map addresses in ld_imm64, the
+ * BPF_LOG_STATS lines and the state counters of the final line. A state that the kernel printed
+ * on its own line only because such lines came between is folded back onto its instruction
+ * line, as it would have been printed without them. Lines are classified by log-parse.ts.
  */
 import { logAlignment } from "./format";
-
-const INSN_LINE = /^(\d+): \([0-9a-f]{2}\) /;
-const STATE_ONLY = /^(\d+):( (?:R\d+|fp-\d+)\S*=.*)$/;
+import { isDiagnostic } from "./log-analyze";
+import { parseLog } from "./log-parse";
 
 export interface NormaliseOptions {
   /** Keep ids (default false: they are removed). */
@@ -20,38 +19,33 @@ export interface NormaliseOptions {
 }
 
 export function normaliseLog(text: string, opts: NormaliseOptions = {}): string[] {
-  const raw = text.split("\n");
-  if (raw[raw.length - 1] === "") raw.pop();
   const out: string[] = [];
+  // Whether out's last line is an instruction line with no state after it yet.
+  let lastBare = false;
   let droppedSince = false;
-  for (let i = 0; i < raw.length; i++) {
-    let line = raw[i]!;
-    if (/^mark_precise: /.test(line) || /^force_precise: /.test(line) || /^frame \d+: propagating /.test(line) || /^\(\d+\) (frame \d+ insn|live stack update)/.test(line) || /^SCC (enter|exit) /.test(line)) {
+  for (const l of parseLog(text)) {
+    if (isDiagnostic(l)) {
       droppedSince = true;
       continue;
     }
-    if (/^verification time \d+ usec$/.test(line) || /^stack depth [\d+]+$/.test(line)) continue;
-    if (/^\d+: safe$/.test(line)) continue;
-    if (/^from \d+ to \d+: safe$/.test(line)) {
+    if (l.kind === "verification-time" || l.kind === "stack-depth" || l.kind === "safe") continue;
+    if (l.kind === "from" && l.state === null) {
       if (out.length && out[out.length - 1] === "") out.pop();
       continue;
     }
-    const st = STATE_ONLY.exec(line);
-    const prev = out[out.length - 1];
-    if (st && droppedSince && prev !== undefined && INSN_LINE.test(prev) && !prev.includes(";")) {
-      const merged = prev + " ".repeat(logAlignment(prev.length + 1)) + ";" + st[2];
+    if (l.kind === "state" && droppedSince && lastBare) {
+      const prev = out[out.length - 1]!;
+      const merged = prev + " ".repeat(logAlignment(prev.length + 1)) + ";" + l.state;
       out[out.length - 1] = opts.keepIds ? merged : stripIds(merged);
-      droppedSince = false;
+      lastBare = droppedSince = false;
       continue;
     }
     droppedSince = false;
-    if (!opts.keepIds) line = stripIds(line);
+    lastBare = l.kind === "insn" && l.state === null;
+    let line = opts.keepIds ? l.raw : stripIds(l.raw);
     // Kernel addresses of maps in ld_imm64 differ from run to run (same width, so columns hold).
-    line = line.replace(/\(18\) r(\d+) = 0xffff[0-9a-f]{12}\b/, "(18) r$1 = <kernel pointer>");
-    if (line.startsWith("processed ")) {
-      line = line.replace(/ max_states_per_insn \d+ total_states \d+ peak_states \d+ mark_read \d+$/, "");
-      if (opts.keepProcessed === false) line = line.replace(/^processed \d+ insns/, "processed N insns");
-    }
+    if (l.kind === "insn" || l.kind === "live") line = line.replace(/\(18\) r(\d+) = 0xffff[0-9a-f]{12}\b/, "(18) r$1 = <kernel pointer>");
+    if (l.kind === "processed") line = `processed ${opts.keepProcessed === false ? "N" : l.insns} insns (limit ${l.limit})`;
     out.push(line);
   }
   return out;

@@ -4,6 +4,7 @@
  * prototypes (struct bpf_func_proto, reduced to what the checks need) of the helpers the emulator
  * models. A helper that is available but not modelled is reported as unsupported, not guessed.
  */
+import { HELPER_ID_BY_NAME } from "../ebpf/opcodes";
 import type { ProgType } from "./ctx";
 
 export type ArgKind =
@@ -54,6 +55,15 @@ const AVAILABLE: Readonly<Record<ProgType, readonly [number, number][]>> = {
   xdp: [[1, 3], [5, 8], [12, 12], [14, 17], [22, 23], [25, 25], [28, 28], [35, 35], [37, 37], [42, 42], [44, 44], [51, 51], [54, 55], [65, 65], [69, 69], [80, 80], [84, 89], [93, 94], [99, 100], [105, 106], [109, 110], [112, 115], [117, 118], [120, 120], [123, 123], [125, 125], [130, 134], [136, 141], [148, 149], [153, 154], [156, 158], [160, 160], [163, 165], [169, 172], [175, 178], [180, 182], [188, 191], [194, 211]],
   kprobe: [[1, 8], [12, 12], [14, 17], [22, 22], [25, 25], [27, 27], [35, 35], [37, 37], [42, 42], [45, 45], [55, 55], [67, 67], [80, 80], [87, 89], [93, 94], [105, 106], [109, 109], [112, 115], [117, 118], [120, 120], [123, 123], [125, 125], [130, 134], [141, 141], [148, 149], [153, 154], [156, 158], [164, 165], [169, 177], [180, 182], [191, 191], [194, 195], [197, 203], [208, 211]],
 };
+
+/**
+ * Helpers that run a callback before they return (the kernel's is_sync_callback_calling_function).
+ * The callback may run any number of times, so the kernel's CFG gives the call an edge back to
+ * itself: each such call is a loop of its own and gets a loop (SCC) number in the Live regs listing.
+ */
+export const SYNC_CALLBACK_HELPERS: ReadonlySet<number> = new Set(
+  ["bpf_for_each_map_elem", "bpf_find_vma", "bpf_loop", "bpf_user_ringbuf_drain"].map((name) => HELPER_ID_BY_NAME.get(name)!),
+);
 
 export function helperAvailable(progType: ProgType, id: number): boolean {
   return AVAILABLE[progType].some(([a, b]) => id >= a && id <= b);

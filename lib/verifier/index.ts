@@ -7,5 +7,7 @@ export { EXPLANATIONS, explain, type Explanation } from "./explain";
 export { PROFILES, DEFAULT_PROFILE, type KernelProfile } from "./profile";
 export { PROG_TYPES, ctxAccess, type ProgType } from "./ctx";
 export { normaliseLog, compareLogs, type LogComparison } from "./compare";
+export { parseLog, parseLogLine, type LogLine, type LogLineKind } from "./log-parse";
+export { liveRegs, traceInsnTexts, slotOfLine, logSummary, errorLines, logError, programFromLog, isDiagnostic, isSummary, type LiveRow, type LogSummary } from "./log-analyze";
 export type { TraceStep, StateView, RegView, SlotView } from "./trace";
 export type { MapInfo, RegType } from "./reg";

@@ -7,7 +7,7 @@ import { decodeRaw, type DecodedInsn } from "../ebpf/codec";
 import type { RawInsn } from "../ebpf/insn";
 import { formatInsn } from "../ebpf/disasm";
 import type { ProgType } from "./ctx";
-import { helperArgCount } from "./helpers";
+import { helperArgCount, SYNC_CALLBACK_HELPERS } from "./helpers";
 import type { MapInfo } from "./reg";
 
 export const CLS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
@@ -247,6 +247,8 @@ export function analyseCfg(p: SlotProgram, progType: ProgType): CfgInfo {
   // Backward liveness to a fixpoint.
   const liveBefore = new Uint16Array(n);
   const succ = p.map((d) => (d ? successors(d).filter((s) => s < n) : []));
+  // The kernel's CFG returns to a callback-calling helper's call from the callback (see SYNC_CALLBACK_HELPERS).
+  p.forEach((d) => d && d.code === 0x85 && d.src === 0 && SYNC_CALLBACK_HELPERS.has(d.imm) && succ[d.index]!.push(d.index));
   for (let changed = true; changed; ) {
     changed = false;
     for (let i = n - 1; i >= 0; i--) {

@@ -6,12 +6,13 @@
  * The filter is compiled by libpcap, translated for the target, and verified: by the emulator
  * (the default; no privileges needed) or by the running kernel (root), printing the log_level 2
  * text either way. The exit status is 0 when the program is accepted, 1 when it is rejected or
- * the filter does not compile, 2 on usage errors. `--json` prints the emulator's structured
- * result (text, verdict, errno, error with its explanation, trace) instead of the text.
+ * the filter does not compile, 2 on usage errors. `--json` prints the structured result (text,
+ * verdict, errno, error with its explanation, stats; and the trace, from the emulator) instead of
+ * the text; for the kernel's log, error and stats are read from it by lib/verifier's analyzer.
  */
 import { translate, TARGETS, type Target } from "../../lib/translate";
 import { isPlaygroundError } from "../../lib/errors";
-import { emulate } from "../../lib/verifier";
+import { emulate, explain, logError, logSummary, parseLog } from "../../lib/verifier";
 import { compileFilter, resolveDlt } from "../native/libpcap";
 import { boolFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args";
 import { filterFromPositionals, parseNetmask } from "./compile";
@@ -35,7 +36,6 @@ export async function traceCommand(argv: string[]): Promise<number> {
   const source = stringFlag(args, "source") ?? "emulator";
   const level = Number(stringFlag(args, "level") ?? "2") as 1 | 2;
   const json = boolFlag(args, "json");
-  if (json && source !== "emulator") throw new UsageError("--json is available with --source emulator only");
 
   const compiled = compileFilter({
     filter,
@@ -62,13 +62,21 @@ export async function traceCommand(argv: string[]): Promise<number> {
     const { encodeProgram } = await import("../../lib/ebpf/codec");
     const { closeFd } = await import("../native/libc");
     const r = loadProgram({ insns: encodeProgram(raw), type: target, logLevel: level, name: "trace" });
-    process.stdout.write(r.log);
-    if (r.ok) {
-      closeFd(r.fd);
-      return 0;
+    if (r.ok) closeFd(r.fd);
+    const lines = parseLog(r.log);
+    const errno = r.ok ? 0 : r.errno;
+    const found = r.ok ? null : logError(lines);
+    const error = found && { ...found, errno, explanation: explain(found.message) };
+    if (json) {
+      const s = logSummary(lines);
+      const stats = { processed: s.processedInsns, maxStatesPerInsn: s.maxStatesPerInsn, totalStates: s.totalStates, peakStates: s.peakStates };
+      process.stdout.write(JSON.stringify({ accepted: r.ok, errno, error, text: r.log, stats }, null, 1) + "\n");
+    } else process.stdout.write(r.log);
+    if (!r.ok && !json) {
+      const why = error ? `: ${error.explanation.summary}\nhint: ${error.explanation.hint}` : "";
+      process.stderr.write(`bpf-playground: the kernel rejected the program (${r.errnoName})${why}\n`);
     }
-    process.stderr.write(`bpf-playground: the kernel rejected the program (${r.errnoName})\n`);
-    return 1;
+    return r.ok ? 0 : 1;
   }
 
   const result = emulate(raw, { progType: target, logLevel: level, profile: stringFlag(args, "profile"), trace: json });

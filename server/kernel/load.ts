@@ -12,6 +12,8 @@ import { progLoad, BPF_F_TEST_STATE_FREQ, objGetInfo, PROG_INFO } from "../nativ
 import { NativeMem } from "../native/libc";
 import { ERRNO, errnoName } from "../native/errno";
 import { PlaygroundError } from "../../lib/errors";
+import { logSummary, type LogSummary } from "../../lib/verifier/log-analyze";
+import { parseLog } from "../../lib/verifier/log-parse";
 import { PROG_TYPES, type ProgKind } from "./prog-types";
 import { vmlinuxBtf } from "./btf";
 
@@ -35,17 +37,8 @@ export interface LoadOptions {
   attachFunc?: string;
 }
 
-/** Figures from the log's last lines (and from bpf_prog_info when the load succeeded). */
-export interface LoadStats {
-  processedInsns?: number;
-  insnLimit?: number;
-  maxStatesPerInsn?: number;
-  totalStates?: number;
-  peakStates?: number;
-  /** From BPF_LOG_STATS. */
-  verificationTimeUs?: number;
-  /** From BPF_LOG_STATS: one figure per subprogram (`stack depth 0+8` gives [0, 8]). */
-  stackDepth?: number[];
+/** Figures from the log's last lines (read by lib/verifier's log analyzer) and from bpf_prog_info when the load succeeded. */
+export interface LoadStats extends LogSummary {
   /** bpf_prog_info.verified_insns (same count as `processed`, available without a log). */
   verifiedInsns?: number;
   /** Wall time of the successful BPF_PROG_LOAD call, in microseconds (includes JIT). */
@@ -111,7 +104,7 @@ export function loadProgram(opts: LoadOptions): LoadResult {
         size = Math.min(max, r.logTrueSize > size ? roundUp(r.logTrueSize, 4096) : size * 8);
         continue;
       }
-      const stats: LoadStats = { ...parseLogStats(log), loadWallUs: wallUs };
+      const stats: LoadStats = { ...logSummary(parseLog(log)), loadWallUs: wallUs };
       const common: LoadCommon = { log, stats, logBufferSize: buf ? size : 0, attempts };
       if (r.fd >= 0) {
         stats.verifiedInsns = verifiedInsns(r.fd);
@@ -153,27 +146,4 @@ function roundUp(n: number, to: number): number {
 function readCString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end));
-}
-
-const PROCESSED_RE =
-  /^processed (\d+) insns \(limit (\d+)\) max_states_per_insn (\d+) total_states (\d+) peak_states (\d+)/m;
-const TIME_RE = /^verification time (\d+) usec$/m;
-const STACK_RE = /^stack depth ([\d+]+)$/m;
-
-/** Reads the summary lines the verifier prints last. Absent lines leave fields undefined. */
-export function parseLogStats(log: string): Omit<LoadStats, "loadWallUs"> {
-  const out: Omit<LoadStats, "loadWallUs"> = {};
-  const p = PROCESSED_RE.exec(log);
-  if (p) {
-    out.processedInsns = Number(p[1]);
-    out.insnLimit = Number(p[2]);
-    out.maxStatesPerInsn = Number(p[3]);
-    out.totalStates = Number(p[4]);
-    out.peakStates = Number(p[5]);
-  }
-  const t = TIME_RE.exec(log);
-  if (t) out.verificationTimeUs = Number(t[1]);
-  const s = STACK_RE.exec(log);
-  if (s) out.stackDepth = s[1]!.split("+").filter(Boolean).map(Number);
-  return out;
 }

@@ -11,6 +11,7 @@ import { loadProgram } from "../../server/kernel/load";
 import { progInfo } from "../../server/kernel/inspect";
 import { closeFd } from "../../server/native/libc";
 import { PlaygroundError } from "../../lib/errors";
+import { errorLines, parseLog, type LogLine } from "../../lib/verifier";
 import { encode, asm, type RawInsn } from "../../server/kernel/raw-insn";
 import { describeKernel, Programs } from "./support";
 
@@ -39,12 +40,18 @@ function longProgram(n: number): Uint8Array {
   return encode(body);
 }
 
-const PROCESSED = /^processed \d+ insns \(limit \d+\) max_states_per_insn \d+ total_states \d+ peak_states \d+ mark_read \d+$/;
-
-function lines(log: string): string[] {
+/** The log's lines, read by lib/verifier's parser (a log always ends with a newline). */
+function lines(log: string): LogLine[] {
   expect(log.endsWith("\n")).toBe(true);
-  return log.slice(0, -1).split("\n");
+  return parseLog(log);
 }
+
+/** The 6.18 final line: every counter present, mark_read included. */
+function isProcessedLine(l: LogLine | undefined): boolean {
+  return l?.kind === "processed" && l.markRead !== null;
+}
+
+const isSafe = (l: LogLine): boolean => l.kind === "safe" || (l.kind === "from" && l.state === null);
 
 describeKernel("kernel: program load and verifier log", () => {
   const progs = new Programs();
@@ -57,15 +64,15 @@ describeKernel("kernel: program load and verifier log", () => {
       if (!r.ok) continue;
       closeFd(r.fd);
       const l = lines(r.log);
-      expect(l[0]).toBe("func#0 @0");
-      expect(l[1]).toBe("Live regs before insn:");
-      // "%3d " SCC or 4 spaces, "%3d: " index, a 10-character liveness mask, the instruction.
-      expect(l[2]).toMatch(/^( {4}|[ \d]{3} )[ \d]{3}: [.\d]{10} \(b7\) r0 = 2$/);
-      expect(l[3]).toMatch(/^( {4}|[ \d]{3} )[ \d]{3}: [.\d]{10} \(95\) exit$/);
-      expect(l[4]).toBe("0: R1=ctx() R10=fp0");
-      expect(l[5]).toMatch(/^0: \(b7\) r0 = 2 +; R0=2$/);
-      expect(l[6]).toBe("1: (95) exit");
-      expect(l.at(-1)).toMatch(PROCESSED);
+      expect(l[0]).toMatchObject({ kind: "func", subprog: 0, start: 0 });
+      expect(l[1]!.kind).toBe("live-header");
+      // One Live regs row per instruction, no loop column (nothing loops here).
+      expect(l[2]).toMatchObject({ kind: "live", insn: 0, scc: null, text: "(b7) r0 = 2" });
+      expect(l[3]).toMatchObject({ kind: "live", insn: 1, scc: null, text: "(95) exit" });
+      expect(l[4]).toMatchObject({ kind: "state", insn: 0, state: " R1=ctx() R10=fp0" });
+      expect(l[5]).toMatchObject({ kind: "insn", insn: 0, text: "(b7) r0 = 2", state: " R0=2" });
+      expect(l[6]).toMatchObject({ kind: "insn", insn: 1, text: "(95) exit", state: null });
+      expect(isProcessedLine(l.at(-1))).toBe(true);
       expect(r.stats.processedInsns).toBe(2);
     }
   });
@@ -76,11 +83,10 @@ describeKernel("kernel: program load and verifier log", () => {
     if (r.ok) closeFd(r.fd);
     let checked = 0;
     for (const line of lines(r.log)) {
-      const m = /^(\d+: \([0-9a-f]{2}\) [^;]*?)( +); /.exec(line);
-      if (!m) continue;
-      const L = m[1]!.length;
+      if (line.kind !== "insn" || line.stateColumn === null) continue;
+      const L = `${line.insn}: ${line.text}`.length;
       const pad = Math.ceil(Math.max(L + 1 + 4, 40) / 8) * 8 - (L + 1) - 1;
-      expect(m[2]!.length, line).toBe(pad);
+      expect(line.stateColumn - L, line.raw).toBe(pad);
       checked++;
     }
     expect(checked).toBeGreaterThan(3);
@@ -92,7 +98,7 @@ describeKernel("kernel: program load and verifier log", () => {
     if (r.ok) closeFd(r.fd);
     const l = lines(r.log);
     expect(l).toHaveLength(1);
-    expect(l[0]).toMatch(PROCESSED);
+    expect(isProcessedLine(l[0])).toBe(true);
   });
 
   it("rejects a program that never sets r0 with EACCES and the failing path at level 1", () => {
@@ -103,9 +109,9 @@ describeKernel("kernel: program load and verifier log", () => {
     expect(r.errnoName).toBe("EACCES");
     expect(r.logTruncated).toBe(false);
     const l = lines(r.log);
-    expect(l[0]).toBe("0: R1=ctx() R10=fp0"); // no func#/Live regs header at level 1
-    expect(l).toContain("R0 !read_ok");
-    expect(l.at(-1)).toMatch(PROCESSED);
+    expect(l[0]).toMatchObject({ kind: "state", insn: 0 }); // no func#/Live regs header at level 1
+    expect(errorLines(l).map((x) => x.raw)).toContain("R0 !read_ok");
+    expect(isProcessedLine(l.at(-1))).toBe(true);
   });
 
   it("gives the same error with the level-2 header on top", () => {
@@ -113,11 +119,12 @@ describeKernel("kernel: program load and verifier log", () => {
     const r2 = loadProgram({ insns: errR0, type: "socket", logLevel: 2 });
     expect(r2.ok).toBe(false);
     const l2 = lines(r2.log);
-    expect(l2[0]).toBe("func#0 @0");
-    expect(l2[1]).toBe("Live regs before insn:");
+    expect(l2[0]!.kind).toBe("func");
+    expect(l2[1]!.kind).toBe("live-header");
     // Everything after the header is the level-1 log (a single path, nothing else to keep).
-    const start = l2.indexOf("0: R1=ctx() R10=fp0");
-    expect(l2.slice(start).join("\n") + "\n").toBe(r1.log);
+    const start = l2.findIndex((x) => x.kind === "state");
+    expect(start).toBeGreaterThan(1);
+    expect(l2.slice(start).map((x) => x.raw + "\n").join("")).toBe(r1.log);
   });
 
   it("reports unreachable code as EINVAL before any instruction is simulated", () => {
@@ -126,9 +133,9 @@ describeKernel("kernel: program load and verifier log", () => {
     if (r.ok) return;
     expect(r.errnoName).toBe("EINVAL");
     const l = lines(r.log);
-    expect(l[0]).toBe("func#0 @0");
-    expect(l).toContain("unreachable insn 2");
-    expect(l.some((x) => /^\d+: \(/.test(x))).toBe(false);
+    expect(l[0]!.kind).toBe("func");
+    expect(errorLines(l).map((x) => x.raw)).toEqual(["unreachable insn 2"]);
+    expect(l.some((x) => x.kind === "insn" || x.kind === "live")).toBe(false);
     expect(r.stats.processedInsns).toBe(0);
   });
 
@@ -149,8 +156,8 @@ describeKernel("kernel: program load and verifier log", () => {
     if (!r.ok) return;
     closeFd(r.fd);
     const l = lines(r.log);
-    expect(l.at(-3)).toMatch(/^verification time \d+ usec$/);
-    expect(l.at(-2)).toMatch(/^stack depth \d+$/);
+    expect(l.at(-3)?.kind).toBe("verification-time");
+    expect(l.at(-2)).toMatchObject({ kind: "stack-depth", depths: [0] });
     expect(r.stats.verificationTimeUs).toBeGreaterThanOrEqual(0);
     expect(r.stats.stackDepth).toEqual([0]);
     expect(r.stats.processedInsns).toBeGreaterThan(0);
@@ -171,7 +178,7 @@ describeKernel("kernel: program load and verifier log", () => {
     if (normal.ok) closeFd(normal.fd);
     if (freq.ok) closeFd(freq.fd);
     expect(freq.stats.totalStates!).toBeGreaterThan(normal.stats.totalStates!);
-    expect(freq.log.split("\n").filter((x) => x.includes("safe")).length).toBeGreaterThanOrEqual(normal.log.split("\n").filter((x) => x.includes("safe")).length);
+    expect(lines(freq.log).filter(isSafe).length).toBeGreaterThanOrEqual(lines(normal.log).filter(isSafe).length);
   });
 
   it("grows the log buffer on ENOSPC until the whole log fits, identical to a roomy first try", () => {
@@ -186,7 +193,7 @@ describeKernel("kernel: program load and verifier log", () => {
     expect(roomy.attempts).toBe(1);
     expect(small.log.length).toBeGreaterThan(64 << 10); // more than the default first buffer
     expect(small.log).toBe(roomy.log);
-    expect(small.log.startsWith("func#0 @0\n")).toBe(true);
+    expect(lines(small.log)[0]!.kind).toBe("func");
     expect(small.logBufferSize).toBeGreaterThan(small.log.length);
   });
 

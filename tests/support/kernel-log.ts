@@ -69,9 +69,24 @@ export function kernelAvailability(): { ok: boolean; why: string } {
  */
 export function kernelTestsEnabled(what: string): boolean {
   const a = kernelAvailability();
-  if (a.ok) return true;
-  const msg = `${what}: kernel tests skipped: ${a.why}`;
+  return a.ok || skipped(what, a.why);
+}
+
+/** Warns that `what` cannot run and why (throws on CI, where kernel tests must run); false. */
+function skipped(what: string, why: string): false {
+  const msg = `${what}: kernel tests skipped: ${why}`;
   if (process.env.CI) throw new Error(msg);
   console.warn(msg);
   return false;
+}
+
+/**
+ * For kernel tests that need something not every kernel build has: true when the kernel can be
+ * asked and `probe` (run only then) returns null; otherwise warns with the probe's reason, and on
+ * CI throws, as kernelTestsEnabled does.
+ */
+export function kernelFeatureEnabled(what: string, probe: () => string | null): boolean {
+  if (!kernelTestsEnabled(what)) return false;
+  const missing = probe();
+  return missing === null || skipped(what, missing);
 }

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { encodeProgram } from "../../lib/ebpf";
 import { formatListing, translate } from "../../lib/translate";
+import { parseLog, traceInsnTexts } from "../../lib/verifier";
 import { kernelAvailableOrWarn, closeFd, progLoad } from "../support/raw-bpf-loader";
 import { ALL_TARGETS, compileOrThrow } from "./support";
 
@@ -57,18 +58,14 @@ describe.skipIf(!kernelAvailableOrWarn("eBPF listing vs verifier log"))("the lis
       for (const filter of FILTERS) {
         const prog = compileOrThrow(filter);
         const t = translate(prog, { target });
-        const ours = new Map<number, string>();
-        for (const l of formatListing(t, prog).split("\n")) {
-          const m = LINE.exec(l);
-          if (m) ours.set(Number(m[1]), m[2]!);
-        }
+        // The listing prints the log's own `N: (op) text ; …` lines, so one parser reads both.
+        const ours = traceInsnTexts(parseLog(formatListing(t, prog)));
         const r = progLoad({ type: t.progType, insns: encodeProgram(t.program.raw), logLevel: 2 });
         closeFd(r.fd);
         expect(r.fd).toBeGreaterThanOrEqual(0);
-        for (const line of r.log.split("\n")) {
-          const m = /^(\d+): (\([0-9a-f]{2}\) [^;]*?)\s*(;.*)?$/.exec(line);
-          if (!m) continue;
-          expect({ filter, slot: Number(m[1]), text: ours.get(Number(m[1])) }).toEqual({ filter, slot: Number(m[1]), text: m[2] });
+        for (const line of parseLog(r.log)) {
+          if (line.kind !== "insn") continue;
+          expect({ filter, slot: line.insn, text: ours.get(line.insn) }).toEqual({ filter, slot: line.insn, text: line.text });
           compared++;
         }
       }

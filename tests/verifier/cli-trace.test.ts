@@ -3,7 +3,7 @@
  * kernel's text printed by `--source kernel`; rejections exit 1; bad options are usage errors.
  */
 import { describe, expect, it } from "vitest";
-import { compareLogs } from "../../lib/verifier";
+import { compareLogs, parseLog } from "../../lib/verifier";
 import { UsageError } from "../../server/cli/args";
 import { traceCommand } from "../../server/cli/trace";
 import { kernelTestsEnabled } from "../support/kernel-log";
@@ -27,8 +27,10 @@ describe("trace command", () => {
   it("prints the emulator's log and exits 0 for an accepted filter", async () => {
     const r = await run(["tcp", "port", "80", "--target", "xdp"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^func#0 @0\nLive regs before insn:\n/);
-    expect(r.out).toMatch(/processed \d+ insns \(limit 1000000\)/);
+    const lines = parseLog(r.out);
+    expect(lines.slice(0, 2).map((l) => l.kind)).toEqual(["func", "live-header"]);
+    const last = lines.at(-1);
+    expect(last?.kind === "processed" && last.limit).toBe(1_000_000);
   });
   it("--json gives the structured trace", async () => {
     const r = await run(["udp", "--target", "socket", "--json"]);
@@ -51,6 +53,14 @@ describe("trace command", () => {
       const k = await run(["ip", "and", "tcp[13]", "&", "2", "!=", "0", "--target", target, "--source", "kernel"]);
       expect(k.code).toBe(e.code);
       expect(compareLogs(k.out, e.out).diff).toEqual([]);
+    }
+  });
+  it.skipIf(!kernelTestsEnabled("trace --source kernel --json"))("--json reads the kernel's verdict, error and counts from its log as the emulator reports its own", async () => {
+    for (const filter of [["ip"], ["ip", "and", "tcp[13]", "&", "2", "!=", "0"]]) {
+      const e = JSON.parse((await run([...filter, "--target", "xdp", "--json"])).out);
+      const k = JSON.parse((await run([...filter, "--target", "xdp", "--json", "--source", "kernel"])).out);
+      expect({ accepted: k.accepted, errno: k.errno, error: k.error }).toEqual({ accepted: e.accepted, errno: e.errno, error: e.error });
+      expect(k.stats.processed).toBe(e.stats.processed);
     }
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RawInsn } from "../../lib/ebpf/insn";
-import { emulate, type ProgType } from "../../lib/verifier";
+import { emulate, errorLines, logError, parseLog, type ProgType } from "../../lib/verifier";
 import { kernelLog, kernelTestsEnabled } from "../support/kernel-log";
 
 const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): RawInsn => ({ code, dst, src, off, imm });
@@ -66,14 +66,11 @@ const CASES: Case[] = [
   { name: "packet write in socket filter", type: "tc", prog: [...xdpGuard(14, 2), I(0x72, 2, 0, 0, 1), R0_0, EXIT].map((x, i) => (i === 0 ? I(0x61, 2, 1, 76) : i === 1 ? I(0x61, 3, 1, 80) : x)) },
 ];
 
-/** The error lines: after the last instruction line, before `processed` (precision diagnostics dropped). */
-function errorText(log: string): string {
-  const lines = log.trimEnd().split("\n").filter((l) => !/^(mark_precise|force_precise): /.test(l));
-  lines.pop();
-  let i = lines.length;
-  while (i > 0 && !/^\d+: \(/.test(lines[i - 1]!) && lines[i - 1] !== "func#0 @0") i--;
-  return lines.slice(i).join("\n");
-}
+/** The error lines of a log, as lib/verifier's analyzer finds them. */
+const errorText = (log: string): string =>
+  errorLines(parseLog(log))
+    .map((l) => l.raw)
+    .join("\n");
 
 const enabled = kernelTestsEnabled("verifier error classes");
 
@@ -86,6 +83,7 @@ describe.skipIf(!enabled)("error classes: emulator vs kernel", () => {
       expect(e.accepted, e.text).toBe(false);
       expect(e.errno).toBe(k.errno);
       expect(errorText(e.text)).toBe(errorText(k.log));
+      expect(logError(parseLog(k.log))?.message).toBe(e.error?.message);
       expect(e.error?.explanation.key, e.error?.message).not.toBe("other");
     });
   }

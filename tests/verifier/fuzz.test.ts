@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RawInsn } from "../../lib/ebpf/insn";
 import { isPlaygroundError } from "../../lib/errors";
-import { emulate, PROG_TYPES, type ProgType } from "../../lib/verifier";
+import { emulate, parseLog, PROG_TYPES, type ProgType } from "../../lib/verifier";
 import { generateProgram } from "./program-gen";
 
 const COMMON_CODES = [
@@ -73,7 +73,7 @@ describe("emulate never crashes", () => {
           expect(r.error?.message, r.text).toMatch(/^unreachable insn \d+$/);
           return;
         }
-        const insnLines = r.text.split("\n").filter((l) => /^\d+: \(/.test(l)).length;
+        const insnLines = parseLog(r.text).filter((l) => l.kind === "insn").length;
         expect(r.trace.filter((s) => !s.pruned).length).toBe(insnLines);
         for (const s of r.trace) if (!s.pruned && s.after) expect(s.after.regs[10]?.text).toBe("fp0");
       }),

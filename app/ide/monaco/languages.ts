@@ -7,6 +7,7 @@ import type * as Monaco from "monaco-editor/editor";
 import { describeInsn, formatInsn } from "../../../lib/cbpf/format";
 import { completeFilter, describeWord, tokenize, type Token } from "../../../lib/filter-lang";
 import { HELPER_ID_BY_NAME } from "../../../lib/ebpf";
+import { parseLogLine } from "../../../lib/verifier/log-parse";
 import { listingContext } from "./context";
 import { CBPF_WORDS, cbpfHover } from "./docs/cbpf";
 import { EBPF_WORDS, ebpfHelperHover, ebpfOpcodeHover, ebpfRegisterHover } from "./docs/ebpf";
@@ -224,10 +225,13 @@ function ebpfHover(monaco: typeof Monaco, model: Monaco.editor.ITextModel, posit
   }
   const word = wordAt(line, position.column, /\b[a-z][a-z0-9]*\b/g);
   if (word && EBPF_WORDS[word.text]) return { range: lineRange(word), contents: [md(EBPF_WORDS[word.text]!)] };
-  const slot = /^(\d+):/.exec(line);
-  if (slot && position.column <= slot[0].length + 1) {
+  // Listing lines and log lines alike start with `N:` (the listing prints the log's own format).
+  const parsed = parseLogLine(line);
+  const slot = parsed.kind === "insn" || parsed.kind === "state" || parsed.kind === "safe" ? parsed.insn : null;
+  const slotEnd = String(slot).length + 1;
+  if (slot !== null && position.column <= slotEnd + 1) {
     const ebpf = listingContext.ebpf;
-    const lineIdx = withProvenance ? position.lineNumber - 1 : ebpf?.lineOfSlot[Number(slot[1])];
+    const lineIdx = withProvenance ? position.lineNumber - 1 : ebpf?.lineOfSlot[slot];
     const prov = lineIdx !== undefined ? ebpf?.provenance[lineIdx] : undefined;
     if (!prov) return null;
     let text: string;
@@ -236,7 +240,7 @@ function ebpfHover(monaco: typeof Monaco, model: Monaco.editor.ITextModel, posit
       text = `made from cBPF instruction **${prov.index}**${insn ? `: \`${describeInsn(insn, prov.index)}\`` : ""}`;
     } else text = `**${prov.origin}** — added by the translation`;
     if (prov.note) text += `\n\n${prov.note}`;
-    return { range: lineRange({ start: 1, end: slot[0].length + 1 }), contents: [md(text)] };
+    return { range: lineRange({ start: 1, end: slotEnd + 1 }), contents: [md(text)] };
   }
   return null;
 }
