@@ -1,6 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { requires } from "../tests/support/requires";
 import { modelText, openIde, screenshot, tcpdumpCount, typeFilter, waitForFilter } from "./helpers";
 
 const ROOT = join(__dirname, "..");
@@ -20,7 +21,7 @@ function startAgent(): Promise<{ child: ChildProcess; url: string }> {
 }
 
 test("with the agent, the kernel's log, code and verdicts appear beside the emulator's", async ({ page }) => {
-  test.skip(process.getuid?.() !== 0, "loading programs into the kernel needs root");
+  test.skip(!requires("e2e agent", "kernel"), "loading programs into the kernel needs root and BPF");
   const { child, url } = await startAgent();
   try {
     await openIde(page, `/#agent=${encodeURIComponent(url)}`);

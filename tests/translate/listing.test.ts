@@ -7,7 +7,8 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { encodeProgram } from "../../lib/ebpf";
 import { formatListing, translate } from "../../lib/translate";
-import { kernelAvailableOrWarn, closeFd, progLoad } from "../support/raw-bpf-loader";
+import { closeFd, progLoad } from "../support/raw-bpf-loader";
+import { requires } from "../support/requires";
 import { ALL_TARGETS, compileOrThrow } from "./support";
 
 const FILTERS = ["tcp port 80", "ip6 protochain 17", "len > 100 and udp", "tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420", "vlan and host 10.0.0.1"];
@@ -50,7 +51,7 @@ describe("compile --format ebpf", () => {
   });
 });
 
-describe.skipIf(!kernelAvailableOrWarn("eBPF listing vs verifier log"))("the listing's instruction text is the kernel's", () => {
+describe.skipIf(!requires("eBPF listing vs verifier log", "kernel"))("the listing's instruction text is the kernel's", () => {
   for (const target of ALL_TARGETS) {
     it(target, () => {
       let compared = 0;

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { compareLogs } from "../../lib/verifier";
 import { UsageError } from "../../server/cli/args";
 import { traceCommand } from "../../server/cli/trace";
-import { kernelTestsEnabled } from "../support/kernel-log";
+import { requires } from "../support/requires";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -45,7 +45,7 @@ describe("trace command", () => {
   it("unknown options are usage errors", async () => {
     await expect(run(["ip", "--target", "nope"])).rejects.toBeInstanceOf(UsageError);
   });
-  it.skipIf(!kernelTestsEnabled("trace --source kernel"))("emulator and kernel sources agree", async () => {
+  it.skipIf(!requires("trace --source kernel", "kernel"))("emulator and kernel sources agree", async () => {
     for (const target of ["socket", "tc", "xdp"]) {
       const e = await run(["ip", "and", "tcp[13]", "&", "2", "!=", "0", "--target", target]);
       const k = await run(["ip", "and", "tcp[13]", "&", "2", "!=", "0", "--target", target, "--source", "kernel"]);
