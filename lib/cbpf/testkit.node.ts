@@ -15,7 +15,8 @@ import fc from "fast-check";
 import type { CbpfInsn } from "./insn";
 import { KNOWN_OPCODES } from "./opcodes";
 
-const require = createRequire(import.meta.url);
+// __filename, not import.meta: Playwright specs load this (through tests/support/requires.ts) as CommonJS.
+const require = createRequire(__filename);
 
 export const TCPDUMP = "/usr/bin/tcpdump";
 
