@@ -7,7 +7,8 @@ import { translate, type Target } from "../lib/translate";
 import { emulate } from "../lib/verifier";
 import { compileFilter } from "../server/native/libpcap";
 import { LARGE_FILTERS } from "../tests/data/filters";
-import { kernelAvailability, kernelLog } from "../tests/support/kernel-log";
+import { kernelLog } from "../tests/support/kernel-log";
+import { unmet } from "../tests/support/requires";
 import type { Benchmark, BenchFigure } from "./harness";
 import { median, timeMs } from "./harness";
 
@@ -16,7 +17,7 @@ const bench: Benchmark = {
   description: "emulate() (text only, and with the trace) vs the kernel's verification time (BPF_LOG_STATS), median",
   async run() {
     const figures: BenchFigure[] = [];
-    const kernel = kernelAvailability().ok;
+    const kernel = unmet("kernel") === null;
     const cases = ["tcp port 80", ...LARGE_FILTERS];
     for (const filter of cases) {
       const compiled = compileFilter({ filter, dlt: 1, snaplen: 262144, optimize: true, netmask: 0 });

@@ -1,26 +1,12 @@
 import { expect, test } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { modelText, openIde, screenshot, tcpdumpCount, typeFilter, waitForFilter } from "./helpers";
+import { requires } from "../tests/support/requires";
+import { modelText, openIde, screenshot, startAgent, tcpdumpCount, typeFilter, waitForFilter } from "./helpers";
 
 const ROOT = join(__dirname, "..");
 
-/** A private agent for this test: `bpf-playground agent` prints its URL (with the token) first. */
-function startAgent(): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, "bin", "bpf-playground.mjs"), "agent", "--port", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /(ws:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.on("exit", (code) => reject(new Error(`the agent exited (${code})`)));
-  });
-}
-
 test("with the agent, the kernel's log, code and verdicts appear beside the emulator's", async ({ page }) => {
-  test.skip(process.getuid?.() !== 0, "loading programs into the kernel needs root");
+  test.skip(!requires("e2e agent", "kernel"), "loading programs into the kernel needs root and BPF");
   const { child, url } = await startAgent();
   try {
     await openIde(page, `/#agent=${encodeURIComponent(url)}`);

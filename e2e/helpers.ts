@@ -1,10 +1,25 @@
 /** Shared steps for the e2e specs: open the IDE, type a filter, read Monaco models, ask tcpdump. */
 import { expect, type Page } from "@playwright/test";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 export const SCREENSHOTS = join(__dirname, "screenshots");
+const ROOT = join(__dirname, "..");
+
+/** A private agent for a test: `bpf-playground agent` prints its URL (with the token) first. */
+export function startAgent(): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, "bin", "bpf-playground.mjs"), "agent", "--port", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /(ws:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.on("exit", (code) => reject(new Error(`the agent exited (${code})`)));
+  });
+}
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });

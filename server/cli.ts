@@ -8,15 +8,19 @@ import { isPlaygroundError } from "../lib/errors";
 const USAGE = `usage:
   bpf-playground compile FILTER [--dlt NAME|NUMBER] [--snaplen N] [--no-optimize]
                                 [--format tcpdump|dd|ddd|ebpf|json] [--target socket|tc|xdp|kprobe]
-  bpf-playground run FILTER --pcap FILE [--engine cbpf|ebpf|kernel] [--target socket|tc|xdp|kprobe]
-                                [--inject xdp|tc|kprobe] [--json]
+  bpf-playground run FILTER --pcap FILE [--engine cbpf|ebpf|kernel] [--target socket|tc|xdp|kprobe] [--json]
   bpf-playground trace FILTER [--target ...] [--source emulator|kernel] [--dlt ...] [--json]
-  bpf-playground inject FILTER --host xdp|tc|kprobe [--out FILE.o] [--diff]
   bpf-playground agent [--port N] [--bind ADDR] [--allow-origin URL]... [--allow-interface NAME]...
   bpf-playground start
 `;
 
 type Command = (argv: string[]) => Promise<number>;
+
+/** Commands of the contract (ARCHITECTURE.md section 5) that do not exist yet: refused, by name. */
+const NOT_YET: Record<string, string> = {
+  inject: "injecting a filter into a host program (xdp, tc, skb) is not implemented yet",
+  live: "live replay through the demo network is not implemented yet",
+};
 
 // Each command is loaded when it runs: `compile` should not pay for the verifier, the agent or
 // Next's start-up code (tsx transforms every imported module on a cold start).
@@ -43,7 +47,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
+  // Own properties only: "constructor" or "toString" are not commands.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command && Object.hasOwn(NOT_YET, name)) {
+    process.stderr.write(`bpf-playground ${name}: not available: ${NOT_YET[name]}\n${USAGE}`);
+    return 2;
+  }
   if (!command) {
     process.stderr.write(`bpf-playground: unknown or not yet available command "${name}"\n${USAGE}`);
     return 2;

@@ -91,6 +91,40 @@ describe("bpf-playground compile", () => {
   });
 });
 
+describe("what the CLI does not do yet is refused, not accepted and ignored", () => {
+  it("refuses run --inject with the usage-error status, before reading the capture", async () => {
+    for (const host of ["xdp", "tc", "skb"]) {
+      const r = await cli("run", "tcp port 80", "--pcap", "/nonexistent.pcap", "--inject", host);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain("--inject is not available yet");
+      expect(r.stderr).not.toContain("cannot read");
+    }
+  });
+
+  it("refuses the inject and live commands by name", async () => {
+    const a = await cli("inject", "tcp port 80", "--host", "xdp");
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain("bpf-playground inject: not available: injecting a filter into a host program");
+    const b = await cli("live", "tcp", "--target", "xdp", "--replay", "x.pcap", "--json");
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("bpf-playground live: not available");
+  });
+
+  it("does not advertise them in the usage", async () => {
+    const r = await cli("--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("bpf-playground run FILTER --pcap FILE");
+    expect(r.stdout).not.toMatch(/inject|live/);
+  });
+
+  it("takes no command name from Object.prototype", async () => {
+    const r = await cli("constructor");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown or not yet available command "constructor"');
+  });
+});
+
 describe("bpf-playground run --engine cbpf", () => {
   const samples = ["http.pcap", "dns-and-icmp.pcap", "vlan-mpls.pcap", "ipv6-ext.pcap", "sll2.pcap", "raw-ip.pcap", "loopback.pcap"];
   const filters = ["tcp port 80", "udp", "ip6", "vlan or mpls", "icmp or icmp6", "len > 200"];

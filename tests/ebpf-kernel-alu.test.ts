@@ -27,10 +27,11 @@ import {
   type JmpOpName,
   type RegName,
 } from "../lib/ebpf";
-import { closeFd, kernelAvailableOrWarn, progLoad, progTestRun } from "./support/raw-bpf-loader";
+import { closeFd, progLoad, progTestRun } from "./support/raw-bpf-loader";
+import { requires } from "./support/requires";
 import { Gen, randomRegInsn, rng } from "./support/ebpf-gen";
 
-const kernel = kernelAvailableOrWarn("ebpf interpreter vs kernel ALU");
+const kernel = requires("ebpf interpreter vs kernel ALU", "kernel");
 
 const REGS: readonly RegName[] = ["r0", "r1", "r2", "r3", "r4", "r5", "r9"];
 const JMP_OPS: readonly JmpOpName[] = ["jeq", "jgt", "jge", "jset", "jne", "jsgt", "jsge", "jlt", "jle", "jslt", "jsle"];

@@ -29,10 +29,11 @@ import {
   type AsmItem,
 } from "../lib/ebpf";
 import { liveRegs, parseLog, traceInsnTexts } from "../lib/verifier";
-import { closeFd, kernelAvailableOrWarn, progLoad } from "./support/raw-bpf-loader";
+import { closeFd, progLoad } from "./support/raw-bpf-loader";
+import { requires } from "./support/requires";
 import { Gen, randomSocketProgram, rng } from "./support/ebpf-gen";
 
-const kernel = kernelAvailableOrWarn("ebpf disassembler vs kernel");
+const kernel = requires("ebpf disassembler vs kernel", "kernel");
 
 interface Checked {
   readonly compared: number;

@@ -26,10 +26,11 @@ import {
   type ContextSpec,
   type SizeName,
 } from "../lib/ebpf";
-import { closeFd, kernelAvailableOrWarn, progLoad, progTestRun } from "./support/raw-bpf-loader";
+import { closeFd, progLoad, progTestRun } from "./support/raw-bpf-loader";
+import { requires } from "./support/requires";
 import { Gen, rng } from "./support/ebpf-gen";
 
-const kernel = kernelAvailableOrWarn("ebpf interpreter vs kernel skb");
+const kernel = requires("ebpf interpreter vs kernel skb", "kernel");
 
 const TYPES = [
   { type: 1, kind: "socket", dataOffset: 14 },

@@ -14,7 +14,7 @@ import { CompileClient, type CompileParams, type CompileResponse } from "./compi
 import { PipelineClient, type PacketDetail } from "./worker/client";
 import type { DebugCommand, DebugSnapshot, Engine, LoadedInfo, RunInput } from "./worker/protocol";
 import { programKey, type EngineVerdicts, type PipelineResult, type Target } from "../../lib/pipeline";
-import { decodeShare, encodeShare, SHARE_CAPTURE_LIMIT } from "../../lib/pipeline/share";
+import { decodeShare, encodeShare, SHARE_CAPTURE_LIMIT, shareLink } from "../../lib/pipeline/share";
 import type { CbpfInsn } from "../../lib/cbpf/insn";
 import { linkStore } from "./link-store";
 import { Split } from "./layout/Split";
@@ -25,7 +25,7 @@ import { CbpfPane, EbpfPane, TracePane, type CbpfTab } from "./panes/ListingPane
 import { PacketsPane, type Sample } from "./panes/PacketsPane";
 import { DetailPane } from "./panes/DetailPane";
 import { DebuggerPane } from "./panes/DebuggerPane";
-import { AgentStatus, KernelPane, agentFromLocation, type AgentInfo, type KernelView } from "./panes/AgentPanel";
+import { AgentStatus, KernelPane, agentAtStart, type AgentInfo, type KernelView } from "./panes/AgentPanel";
 import { AgentSession } from "./agent/session";
 import { compareLogs } from "../../lib/verifier/compare";
 import { isSummary, slotOfLine } from "../../lib/verifier/log-analyze";
@@ -136,7 +136,7 @@ export default function Ide() {
   const [overlay, setOverlay] = useState<null | "help" | "presenter" | "generate" | { share: string; note: string } | { editor: "edit" | "new" }>(null);
   const [toast, setToast] = useState<string | null>(null);
   const [samples, setSamples] = useState<Sample[]>([]);
-  const [agent, setAgent] = useState<AgentInfo>(() => agentFromLocation(window.location.hash));
+  const [agent, setAgent] = useState<AgentInfo>(agentAtStart);
   const [kernel, setKernel] = useState<KernelView | null>(null);
   const [kernelVerdicts, setKernelVerdicts] = useState<EngineVerdicts | null>(null);
   const [timing, setTiming] = useState<Timing>({ compileMs: null, workerMs: null, ebpfMs: null, screenMs: null });
@@ -266,6 +266,17 @@ export default function Ide() {
       cancelled = true;
     };
   }, [clientReady]);
+
+  // A share link (or a start URL) pasted into this tab's address bar changes only the fragment,
+  // which does not reload the page; the page reads both at start, so start again.
+  useEffect(() => {
+    const onHash = () => {
+      const params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+      if (params.has("s") || params.has("agent")) window.location.reload();
+    };
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
 
   // ---- settings → compile → worker -------------------------------------------------------------
   useEffect(() => {
@@ -440,15 +451,13 @@ export default function Ide() {
     const view: Record<string, string | number | boolean> = { tab: cbpfTab, rainbow, engine };
     if (selected !== null && selected < cap.count) view.selected = selected;
     const encoded = await encodeShare({ ...settings, view, captureName: capture?.name, capture: cap.bytes ?? undefined });
-    const hash = new URLSearchParams();
-    hash.set("s", encoded);
-    if (agent.url) hash.set("agent", agent.url);
-    const link = `${window.location.origin}${window.location.pathname}#${hash.toString()}`;
+    // Page state only: the receiver's page talks to their own agent (agentAtStart).
+    const link = shareLink(window.location.href, encoded);
     const total = capture?.count ?? 0;
     const note = cap.bytes === null ? "No packets are included." : cap.count < total ? `The link carries the first ${cap.count} of ${total} packets (captures in links are limited to 64 KB).` : `The link carries all ${cap.count} packets.`;
     void navigator.clipboard?.writeText(link).catch(() => undefined);
     setOverlay({ share: link, note });
-  }, [settings, cbpfTab, rainbow, engine, selected, capture, agent.url]);
+  }, [settings, cbpfTab, rainbow, engine, selected, capture]);
 
   // ---- the kernel, through the agent ---------------------------------------------------------------
   const agentSession = useRef<AgentSession | null>(null);

@@ -15,18 +15,17 @@ import { createStepper } from "./stepper";
 import {
   arbPacket,
   arbProgram,
-  canRunKernel,
   kernelRun,
   loadLibpcap,
   openKernelAttach,
   type KernelRunResult,
 } from "./testkit.node";
 import { validateProgram } from "./validate";
+import { requires } from "../../tests/support/requires";
 
 const I = (code: number, k = 0, jt = 0, jf = 0): CbpfInsn => ({ code, jt, jf, k: k >>> 0 });
 const pcap = loadLibpcap();
 const attach = openKernelAttach();
-const kernelOk = canRunKernel();
 afterAll(() => attach?.close());
 
 /** A 60-byte frame to lo's MAC with recognisable bytes. */
@@ -56,7 +55,7 @@ describe("divergence table", () => {
   });
 });
 
-describe.skipIf(pcap === null || !kernelOk)("run-time divergences, shown on libpcap and on the kernel", () => {
+describe.skipIf(!requires("run-time divergences", "libpcap", "netns"))("run-time divergences, shown on libpcap and on the kernel", () => {
   let kernel: KernelRunResult[] = [];
   const ids = Object.keys(RUN_DEMOS);
   beforeAll(() => {
@@ -80,7 +79,7 @@ describe.skipIf(pcap === null || !kernelOk)("run-time divergences, shown on libp
   }
 });
 
-describe.skipIf(pcap === null || attach === null)("load-time divergences, shown on bpf_validate and SO_ATTACH_FILTER", () => {
+describe.skipIf(!requires("load-time divergences", "libpcap", "so-attach"))("load-time divergences, shown on bpf_validate and SO_ATTACH_FILTER", () => {
   const LOAD_DEMOS: Record<string, CbpfInsn[]> = {
     "scratch-uninitialised": [I(0x60, 4), I(0x16)],
     "backward-ja": [I(0x00, 1), I(0x15, 1, 1, 0), I(0x05, -3), I(0x16)],

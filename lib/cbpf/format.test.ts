@@ -4,11 +4,13 @@ import { PlaygroundError } from "../errors";
 import { describeInsn, formatInsn, formatProgram } from "./format";
 import type { CbpfInsn } from "./insn";
 import { loadLibpcap } from "./testkit.node";
+import { requires } from "../../tests/support/requires";
 
 const pcap = loadLibpcap();
+const withLibpcap = requires("formatInsn vs bpf_image", "libpcap");
 
 describe("formatInsn against libpcap's own bpf_image", () => {
-  it.skipIf(pcap === null)("matches for every 16-bit opcode", () => {
+  it.skipIf(!withLibpcap)("matches for every 16-bit opcode", () => {
     // Each opcode with operands that reach the printer's special cases: a negative k, an
     // ancillary offset, a large index, targets in jumps.
     const samples: Array<[number, number, number, number]> = [
@@ -30,7 +32,7 @@ describe("formatInsn against libpcap's own bpf_image", () => {
     expect(mismatches).toBe(0);
   });
 
-  it.skipIf(pcap === null)("matches on random known instructions and positions", () => {
+  it.skipIf(!withLibpcap)("matches on random known instructions and positions", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(0x20, 0x28, 0x30, 0x40, 0x48, 0x50, 0x05, 0x06, 0x15, 0x25, 0x35, 0x45, 0x04, 0x14, 0x24, 0x34, 0x54, 0x64, 0x94, 0xa4, 0x00, 0x01, 0xb1, 0x60, 0x02),

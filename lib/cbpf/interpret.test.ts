@@ -16,8 +16,6 @@ import type { CbpfSkbContext } from "./semantics";
 import {
   arbPacket,
   arbProgram,
-  canRunKernel,
-  hasTcpdump,
   kernelRun,
   loadLibpcap,
   programFromDdd,
@@ -25,10 +23,10 @@ import {
   type KernelRunResult,
 } from "./testkit.node";
 import { validateProgram } from "./validate";
+import { requires } from "../../tests/support/requires";
 
 const I = (code: number, k = 0, jt = 0, jf = 0): CbpfInsn => ({ code, jt, jf, k: k >>> 0 });
 const pcap = loadLibpcap();
-const kernelOk = canRunKernel();
 
 /** All executors for one semantics must give the same number (or the same error). */
 function allExecutors(prog: readonly CbpfInsn[], packet: Uint8Array, wireLen: number, semantics: "libpcap" | "kernel", ctx?: CbpfSkbContext): number {
@@ -111,7 +109,7 @@ function samplePacket(): Uint8Array {
   return p;
 }
 
-describe.skipIf(pcap === null)("libpcap semantics agree with libpcap's bpf_filter", () => {
+describe.skipIf(!requires("cbpf interpreter vs bpf_filter", "libpcap"))("libpcap semantics agree with libpcap's bpf_filter", () => {
   it("on one program per instruction kind", () => {
     const pkt = samplePacket();
     for (const { name, prog } of OPS) {
@@ -134,7 +132,7 @@ describe.skipIf(pcap === null)("libpcap semantics agree with libpcap's bpf_filte
   });
 });
 
-describe.skipIf(pcap === null || !hasTcpdump())("real filters agree with bpf_filter", () => {
+describe.skipIf(!requires("cbpf interpreter on tcpdump's programs", "libpcap", "tcpdump"))("real filters agree with bpf_filter", () => {
   const filters = [
     "tcp port 80", "ip6 protochain 6", "ip protochain 17", "vlan and tcp", "ip[2:2] - ((ip[0]&0xf)<<2) > 20",
     "tcp[tcpflags] & (tcp-syn|tcp-ack) != 0", "ip[4] << ip[5] = 0 or ip[0] % 3 = 1", "len > 60", "inbound",
@@ -176,7 +174,7 @@ describe.skipIf(pcap === null || !hasTcpdump())("real filters agree with bpf_fil
   });
 });
 
-describe.skipIf(!kernelOk)("kernel semantics agree with the running kernel (packet socket on lo)", () => {
+describe.skipIf(!requires("cbpf interpreter vs the kernel's socket filter", "netns"))("kernel semantics agree with the running kernel (packet socket on lo)", () => {
   /** The skb of a frame sent on lo, as the filter sees it going out and coming back in. */
   const ctxFor = (packet: Uint8Array, pkttype: number): CbpfSkbContext => ({
     pkttype,

@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { formatProgram } from "./format";
 import type { CbpfInsn } from "./insn";
 import { parseProgram } from "./parse";
-import { hasTcpdump, programFromDdd, tcpdumpBatch, usesNoK } from "./testkit.node";
+import { requires } from "../../tests/support/requires";
+import { programFromDdd, tcpdumpBatch, usesNoK } from "./testkit.node";
 import { validateProgram } from "./validate";
 
 /** "LINKTYPE|filter" */
@@ -219,9 +220,7 @@ interface Case {
   ddd: string;
 }
 
-const available = hasTcpdump();
-
-describe.skipIf(!available)("tcpdump -d / -dd / -ddd oracle (libpcap 1.10.3)", () => {
+describe.skipIf(!requires("tcpdump -d/-dd/-ddd oracle", "tcpdump"))("tcpdump -d / -dd / -ddd oracle (libpcap 1.10.3)", () => {
   let cases: Case[] = [];
 
   beforeAll(async () => {

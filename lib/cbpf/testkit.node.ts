@@ -1,6 +1,7 @@
 /**
  * Node-only test support for lib/cbpf: the real systems the tests compare against. Imported only
- * by `*.test.ts` files in this directory; never by library code (lib/ stays isomorphic).
+ * by `*.test.ts` files in this directory and by tests/support/requires.ts (which asks whether each of
+ * these is present); never by library code (lib/ stays isomorphic).
  *
  * - tcpdump 4.99.3 / libpcap 1.10.3 as installed: `tcpdump -d/-dd/-ddd` text;
  * - libpcap itself through koffi: `bpf_image`, `bpf_filter`, `bpf_validate`;
@@ -8,24 +9,16 @@
  *   when we are root, a packet socket on the loopback device of a private network namespace
  *   (what does Linux's classic filter return for this packet?).
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import fc from "fast-check";
 import type { CbpfInsn } from "./insn";
 import { KNOWN_OPCODES } from "./opcodes";
 
-const require = createRequire(import.meta.url);
+// __filename, not import.meta: Playwright specs load this (through tests/support/requires.ts) as CommonJS.
+const require = createRequire(__filename);
 
 export const TCPDUMP = "/usr/bin/tcpdump";
-
-export function hasTcpdump(): boolean {
-  try {
-    execFileSync(TCPDUMP, ["--version"], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Run many tcpdump invocations and return each one's stdout. They run from a few shells (much
@@ -145,15 +138,33 @@ export interface KernelAttach {
   close(): void;
 }
 
-export function openKernelAttach(): KernelAttach | null {
-  const k = koffi();
-  if (k === null || process.platform !== "linux") return null;
+type AttachCalls = { socket: (...a: unknown[]) => unknown; setsockopt: (...a: unknown[]) => unknown; close: (...a: unknown[]) => unknown };
+let attachCalls: AttachCalls | null | undefined;
+
+/** libc's socket, setsockopt and close, bound once (koffi refuses a second struct of one name). */
+function bindAttachCalls(k: Koffi): AttachCalls | null {
+  if (attachCalls !== undefined) return attachCalls;
   try {
     const libc = k.load("libc.so.6");
     k.struct("cbpf_test_fprog", { len: "uint16_t", filter: "void *" });
-    const socket = libc.func("int socket(int domain, int type, int protocol)");
-    const setsockopt = libc.func("int setsockopt(int fd, int level, int name, const cbpf_test_fprog *val, uint32_t len)");
-    const close = libc.func("int close(int fd)");
+    attachCalls = {
+      socket: libc.func("int socket(int domain, int type, int protocol)"),
+      setsockopt: libc.func("int setsockopt(int fd, int level, int name, const cbpf_test_fprog *val, uint32_t len)"),
+      close: libc.func("int close(int fd)"),
+    };
+  } catch {
+    attachCalls = null;
+  }
+  return attachCalls;
+}
+
+export function openKernelAttach(): KernelAttach | null {
+  const k = koffi();
+  if (k === null || process.platform !== "linux") return null;
+  const calls = bindAttachCalls(k);
+  if (calls === null) return null;
+  const { socket, setsockopt, close } = calls;
+  try {
     const fd = socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0) as number;
     if (fd < 0) return null;
     return {
@@ -266,13 +277,6 @@ for (const job of jobs) {
 }
 process.stdout.write(JSON.stringify({ results }));
 `;
-
-/** Whether kernel runs are possible here (Linux, root, unshare and ip present). */
-export function canRunKernel(): boolean {
-  if (process.platform !== "linux" || process.getuid?.() !== 0 || koffi() === null) return false;
-  const r = spawnSync("unshare", ["-n", "true"], { stdio: "pipe" });
-  return r.status === 0;
-}
 
 export function kernelRun(jobs: readonly KernelRunJob[]): KernelRunResult[] {
   const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");

@@ -4,6 +4,7 @@ import { PlaygroundError } from "../errors";
 import type { CbpfInsn } from "./insn";
 import { arbProgram, loadLibpcap, openKernelAttach } from "./testkit.node";
 import { assertValid, validateProgram } from "./validate";
+import { requires } from "../../tests/support/requires";
 
 const I = (code: number, k = 0, jt = 0, jf = 0): CbpfInsn => ({ code, jt, jf, k: k >>> 0 });
 const RET0 = I(0x06, 0);
@@ -76,7 +77,7 @@ describe("validateProgram (libpcap rules)", () => {
   });
 });
 
-describe.skipIf(pcap === null)("libpcap rules agree with libpcap's bpf_validate", () => {
+describe.skipIf(!requires("validateProgram vs bpf_validate", "libpcap"))("libpcap rules agree with libpcap's bpf_validate", () => {
   it("on random programs, well-formed and wild", () => {
     let valid = 0;
     fc.assert(
@@ -100,7 +101,7 @@ describe.skipIf(pcap === null)("libpcap rules agree with libpcap's bpf_validate"
   });
 });
 
-describe.skipIf(kernel === null)("kernel rules agree with the running kernel (SO_ATTACH_FILTER)", () => {
+describe.skipIf(!requires("validateProgram vs SO_ATTACH_FILTER", "so-attach"))("kernel rules agree with the running kernel (SO_ATTACH_FILTER)", () => {
   it("on random programs, well-formed and wild", () => {
     let valid = 0;
     fc.assert(

@@ -16,7 +16,7 @@ import {
   WLAN_WORDS,
   allKeywords,
 } from "./keywords";
-import { parseFilter, type Expectation } from "./parse";
+import { isTooDeep, parseFilter, type Expectation, type ParseResult } from "./parse";
 
 export interface Completion {
   label: string;
@@ -74,7 +74,14 @@ export function completeFilter(text: string, offset: number): CompletionResult {
   let from = offset;
   while (from > 0 && WORD_CHARS.test(text[from - 1]!)) from--;
   const prefix = text.slice(from, offset);
-  const parsed = parseFilter(text.slice(0, from));
+  let parsed: ParseResult;
+  try {
+    parsed = parseFilter(text.slice(0, from));
+  } catch (e) {
+    // Nesting too deep to parse: nothing sensible to offer.
+    if (isTooDeep(e)) return { from, to: offset, items: [] };
+    throw e;
+  }
   const expected = parsed.expectedAtEnd;
   const items: Completion[] = [];
   const seen = new Set<string>();

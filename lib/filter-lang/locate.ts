@@ -8,15 +8,18 @@
  * 3. probing: compile each primitive on its own (through a callback, since libpcap lives on the
  *    server) and take the first that fails with the same message;
  * 4. otherwise the whole expression.
+ *
+ * An expression nested deeper than our parser goes (MAX_FILTER_DEPTH; libpcap itself says
+ * "memory exhausted" near 10,000 levels) gets the message at the token that goes too deep.
  */
-import { parseFilter, primitivesOf, standaloneText, type Expectation } from "./parse";
-import type { Token } from "./tokens";
+import { isTooDeep, parseFilter, primitivesOf, standaloneText, type Expectation, type ParseResult } from "./parse";
+import { tokenize, type Token } from "./tokens";
 
 export interface ErrorLocation {
   start: number;
   end: number;
   /** How the span was found, for the UI's tooltip and for tests. */
-  how: "syntax" | "quoted" | "probe" | "whole";
+  how: "syntax" | "quoted" | "probe" | "depth" | "whole";
   /** For syntax errors: what would have been accepted there. */
   expected?: Expectation[];
 }
@@ -27,7 +30,15 @@ export type ProbeCompile = (filter: string) => string | null;
 const SYNTAX = /syntax error/i;
 
 export function locateError(filter: string, message: string, probe?: ProbeCompile): ErrorLocation {
-  const parsed = parseFilter(filter);
+  let parsed: ParseResult;
+  try {
+    parsed = parseFilter(filter);
+  } catch (e) {
+    if (!isTooDeep(e)) throw e;
+    const at = e.position.offset;
+    const tok = tokenize(filter).find((t) => t.start === at);
+    return { start: at, end: tok?.end ?? at, how: "depth" };
+  }
   const whole = (): ErrorLocation => wholeSpan(filter, parsed.tokens);
   if (SYNTAX.test(message)) {
     if (parsed.error) {

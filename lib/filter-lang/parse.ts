@@ -6,7 +6,13 @@
  * grammar cannot accept), to find the primitives of an expression, and to know which words may
  * come next (completion). It backtracks freely and reports the furthest point any alternative
  * reached, which is where an LALR parser like libpcap's stops too.
+ *
+ * Bounded: nesting (parentheses, `not`, unary minus) deeper than MAX_FILTER_DEPTH is a
+ * PlaygroundError at the token that goes too deep, never a stack overflow; and every rule is a
+ * function of the position alone, so its outcome there is remembered and backtracking costs
+ * linear time, not exponential (`(tcp and (tcp and … tcp and` re-ran each level twice).
  */
+import { PlaygroundError } from "../errors";
 import { CAST_WORDS, OTHER_PRIMITIVES } from "./keywords";
 import { isNumberToken, tokenize, type Token } from "./tokens";
 
@@ -80,16 +86,77 @@ export interface ParseResult {
   expectedAtEnd: Expectation[];
 }
 
+/**
+ * How deeply an expression may nest. libpcap's own LALR stack gives up near 10,000 levels
+ * ("memory exhausted"); no real filter comes near this, and the recursive descent here must stay
+ * well inside a JavaScript stack (a browser's main thread or a worker).
+ */
+export const MAX_FILTER_DEPTH = 500;
+
 const RELOPS = new Set([">", ">=", "<", "<=", "=", "==", "!="]);
 const BINOPS = new Set(["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"]);
 const BYTEOPS = new Set(["&", "|", "<", ">", "="]);
+
+/** Whether `e` is parseFilter's refusal of an expression nested deeper than MAX_FILTER_DEPTH. */
+export function isTooDeep(e: unknown): e is PlaygroundError & { position: { kind: "text"; offset: number } } {
+  return e instanceof PlaygroundError && e.code === "filter/too-deep";
+}
+
+/** A rule's outcome at a start position: its result and where it left the position. */
+interface Memo<T> {
+  result: T;
+  end: number;
+}
 
 class Parser {
   pos = 0;
   private furthest = -1;
   private readonly expectedAt = new Map<number, Set<Expectation>>();
+  private depth = 0;
+  private readonly termMemo = new Map<number, Memo<FilterNode | null>>();
+  private readonly arithMemo = new Map<number, Memo<boolean>>();
+  private readonly idMemo = new Map<number, Memo<boolean>>();
 
-  constructor(readonly toks: Token[]) {}
+  constructor(
+    readonly toks: Token[],
+    readonly text: string,
+  ) {}
+
+  /**
+   * Runs a rule from the current position, or replays its remembered outcome. Replaying is
+   * exact: a rule reads nothing but the position, and the expectations it records are already in
+   * place from the first run.
+   */
+  private memo<T>(table: Map<number, Memo<T>>, rule: () => T): T {
+    const from = this.pos;
+    const seen = table.get(from);
+    if (seen) {
+      this.pos = seen.end;
+      return seen.result;
+    }
+    if (++this.depth > MAX_FILTER_DEPTH) throw this.tooDeep();
+    try {
+      const result = rule();
+      table.set(from, { result, end: this.pos });
+      return result;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private tooDeep(): PlaygroundError {
+    const tok = this.toks[this.pos] ?? this.toks[this.toks.length - 1];
+    const offset = tok?.start ?? 0;
+    const before = this.text.slice(0, offset);
+    const line = before.split("\n").length;
+    const column = offset - (before.lastIndexOf("\n") + 1) + 1;
+    return new PlaygroundError("filter/too-deep", `the expression nests deeper than ${MAX_FILTER_DEPTH} levels (parentheses and not)`, {
+      kind: "text",
+      line,
+      column,
+      offset,
+    });
+  }
 
   peek(o = 0): Token | undefined {
     return this.toks[this.pos + o];
@@ -166,6 +233,10 @@ class Parser {
 
   // term := not term | rterm
   term(): FilterNode | null {
+    return this.memo(this.termMemo, () => this.termRule());
+  }
+
+  private termRule(): FilterNode | null {
     const from = this.pos;
     if (this.isNot(this.peek())) {
       this.pos++;
@@ -324,6 +395,10 @@ class Parser {
 
   // id := not id | ( id ((and|or) id)* ) | number | address[/len] | address mask address | mac | name
   id(): boolean {
+    return this.memo(this.idMemo, () => this.idRule());
+  }
+
+  private idRule(): boolean {
     const t = this.peek();
     if (this.isNot(t)) {
       this.pos++;
@@ -376,6 +451,10 @@ class Parser {
 
   // arith := aterm (binop aterm)*
   arith(): boolean {
+    return this.memo(this.arithMemo, () => this.arithRule());
+  }
+
+  private arithRule(): boolean {
     if (!this.aterm()) return false;
     for (;;) {
       const op = this.peek();
@@ -393,7 +472,8 @@ class Parser {
       return true;
     }
     if (this.isOp(t, "-")) {
-      this.pos++;
+      // - - - … 5: a loop, not a recursion.
+      while (this.isOp(this.peek(), "-")) this.pos++;
       return this.aterm();
     }
     if (this.isOp(t, "(")) {
@@ -447,23 +527,31 @@ class Parser {
 }
 
 /** The qualifiers a bare id after and/or would inherit from this subtree (its last primitive). */
-function lastQualifiers(n: FilterNode): Qualifiers | undefined {
-  switch (n.type) {
-    case "primitive":
-      return n.value !== undefined ? n.quals : undefined;
-    case "and":
-    case "or":
-      return lastQualifiers(n.right) ?? lastQualifiers(n.left);
-    case "not":
-      return lastQualifiers(n.operand);
-    default:
-      return undefined;
+function lastQualifiers(root: FilterNode): Qualifiers | undefined {
+  // Right to left through and/or chains (which may be long), without recursion.
+  const todo: FilterNode[] = [root];
+  for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
+    switch (n.type) {
+      case "primitive":
+        if (n.value !== undefined) return n.quals;
+        break;
+      case "and":
+      case "or":
+        todo.push(n.left, n.right);
+        break;
+      case "not":
+        todo.push(n.operand);
+        break;
+      default:
+        break;
+    }
   }
+  return undefined;
 }
 
 export function parseFilter(text: string): ParseResult {
   const tokens = tokenize(text);
-  const p = new Parser(tokens);
+  const p = new Parser(tokens, text);
   if (tokens.length === 0) {
     p.expect("not", "group:protocol", "group:direction", "group:type", "group:proto", "group:cast", "group:primitive", "len", "number", "op:(");
     return { tokens, ast: null, expectedAtEnd: p.expectedAtEnd() };
@@ -489,24 +577,24 @@ export function parseFilter(text: string): ParseResult {
 /** The leaves of a tree: every primitive, relation and stand-alone test, in source order. */
 export function primitivesOf(node: FilterNode | null): PrimitiveNode[] {
   const out: PrimitiveNode[] = [];
-  const walk = (n: FilterNode) => {
+  // An explicit stack: a chain of 10,000 `and`s is a tree 10,000 deep.
+  const todo: FilterNode[] = node ? [node] : [];
+  for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
     switch (n.type) {
       case "and":
       case "or":
-        walk(n.left);
-        walk(n.right);
+        todo.push(n.right, n.left);
         break;
       case "not":
-        walk(n.operand);
+        todo.push(n.operand);
         break;
       case "paren":
-        walk(n.inner);
+        todo.push(n.inner);
         break;
       default:
         out.push(n);
     }
-  };
-  if (node) walk(node);
+  }
   return out;
 }
 

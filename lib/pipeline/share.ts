@@ -3,6 +3,11 @@
  * reproduces the page with no server involved. Layout: "BPFP", a version byte, the JSON length
  * (u32 LE), the JSON, then the capture file bytes; all of it deflate-raw compressed and
  * base64url encoded.
+ *
+ * A link carries page state only. The agent the page talks to is the receiver's own: the one
+ * their `bpf-playground start` names in the URL it prints (`#agent=ws://127.0.0.1:PORT/?token=…`,
+ * a secret). `shareLink` builds a link from the page's address without its fragment, and
+ * `startFragment` keeps an agent address only when the fragment is not a share.
  */
 import { PlaygroundError } from "../errors";
 import type { CapturedPacket } from "../pcap";
@@ -125,6 +130,31 @@ export async function decodeShare(text: string): Promise<SharedState> {
   const cap = buf.subarray(9 + jsonLen);
   if (cap.length > 0) state.capture = cap.slice();
   return state;
+}
+
+/**
+ * The link that reproduces the page: the page's origin and path with the encoded state as the
+ * only thing in the fragment. The page's own query and fragment (which name its agent, with the
+ * agent's token) are never copied.
+ */
+export function shareLink(pageUrl: string, encoded: string): string {
+  const u = new URL(pageUrl);
+  return `${u.origin}${u.pathname}#${new URLSearchParams({ s: encoded }).toString()}`;
+}
+
+/**
+ * What a page's URL fragment says at start: the agent address `bpf-playground start` put there,
+ * and the fragment without it (to put back in the address bar, so the token is not left in the
+ * history or a bookmark). A fragment holding a share (`s=`) came from someone else: an agent
+ * address in it is theirs (links made before links carried state only had one), so it is dropped
+ * and never used.
+ */
+export function startFragment(hash: string): { agent: string | null; rest: string } {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  const named = params.get("agent");
+  params.delete("agent");
+  const agent = named && !params.has("s") ? named : null;
+  return { agent, rest: params.toString() };
 }
 
 /**

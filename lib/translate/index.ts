@@ -2,7 +2,7 @@
  * cBPF -> eBPF translation for four targets (socket, tc, xdp, kprobe), with provenance for every
  * emitted instruction, and the list of known semantic divergences from libpcap.
  */
-export { translate, DEFAULT_LOOP_BOUND, DEFAULT_HEADER_COPY_BYTES, PT_REGS_DI } from "./translate";
+export { translate, isTranslateRefusal, TRANSLATE_REFUSALS, DEFAULT_LOOP_BOUND, DEFAULT_HEADER_COPY_BYTES, PT_REGS_DI } from "./translate";
 export type {
   Target,
   TranslateMode,

@@ -69,6 +69,20 @@ function checkOptions(opts: TranslateOptions): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)) throw optionError(`labelPrefix must be an identifier (got "${prefix}")`);
 }
 
+/**
+ * The codes by which translate() refuses a well-formed cBPF program that it cannot express for
+ * the target, as opposed to rejecting bad input or options (a bug in the caller when the program
+ * comes from libpcap): an instruction the target has no equivalent for (ancillary fields or
+ * SKF_NET_OFF/SKF_LL_OFF on xdp), a translation needing more than the kernel's 512 bytes of stack,
+ * a jump beyond eBPF's signed 16-bit offsets.
+ */
+export const TRANSLATE_REFUSALS: readonly string[] = ["translate/unsupported", "translate/stack", "translate/jump-range"];
+
+/** Whether `e` is one of the translator's documented refusals (TRANSLATE_REFUSALS). */
+export function isTranslateRefusal(e: unknown): e is PlaygroundError {
+  return e instanceof PlaygroundError && TRANSLATE_REFUSALS.includes(e.code);
+}
+
 /** Translates a cBPF program for one target. Throws PlaygroundError (with the cBPF index) when it cannot. */
 export function translate(prog: readonly CbpfInsn[], opts: TranslateOptions): TranslateResult {
   checkOptions(opts);

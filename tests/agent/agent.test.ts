@@ -92,13 +92,11 @@ describeKernel("agent: kernel operations through the client", () => {
     expect(d.xlated[0]).toMatch(/^0: \([0-9a-f]{2}\) /);
     expect(d.counts.jitInsns).toBe(d.jit.reduce((n, f) => n + f.lines.length, 0));
     expect(d.jit[0]!.lines.every((l) => l.text.length > 0 && l.bytes.length > 0)).toBe(true);
-    if (hasBpftool()) {
+    if (hasBpftool("[agent] inspect counts vs bpftool")) {
       const shown = bpftool(["prog", "show", "id", String(ok.progId)]) as { bytes_xlated: number; bytes_jited: number; tag: string };
       expect(d.info.xlatedBytes).toBe(shown.bytes_xlated);
       expect(d.counts.jitBytes).toBe(shown.bytes_jited);
       expect(ok.tag).toBe(shown.tag);
-    } else {
-      console.warn("[agent] bpftool not installed: inspect counts not cross-checked (npm test installs it)");
     }
     await client.request("unload", { handle: ok.handle });
   });

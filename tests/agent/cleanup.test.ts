@@ -97,10 +97,7 @@ function leftovers(o: Owned, pids: number[]): string[] {
 
 /** bpftool, an independent reader, agrees that nothing is left (when installed). */
 function bpftoolAgrees(o: Owned): void {
-  if (!hasBpftool()) {
-    console.warn("[agent] bpftool not installed: cleanup not cross-checked with it (npm test installs it)");
-    return;
-  }
+  if (!hasBpftool("[agent] cleanup vs bpftool")) return;
   const progs = (bpftool(["prog", "show"]) as { id: number }[]).map((p) => p.id);
   const links = (bpftool(["link", "show"]) as { id: number }[]).map((l) => l.id);
   expect(o.progIds.filter((id) => progs.includes(id))).toEqual([]);

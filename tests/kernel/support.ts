@@ -1,31 +1,16 @@
 /**
- * Gate for tests that need the real kernel: root, Linux x86_64, bpf(2) working. Where that is
- * missing they are skipped with a warning that says why, except on CI (process.env.CI), where the
- * machine is supposed to have it and the gate turns into a failing test.
+ * Support for tests that need the real kernel (root, Linux x86_64, bpf(2) working); the gate is
+ * tests/support/requires.ts (warn and skip locally, fail on CI).
  */
 import { execFileSync } from "node:child_process";
-import { describe, it } from "vitest";
-import { kernelUnavailableReason } from "../../server/kernel/kernel-info";
+import { describe } from "vitest";
 import { loadProgram, type LoadOptions } from "../../server/kernel/load";
 import { closeFd } from "../../server/native/libc";
+import { requires } from "../support/requires";
 
-export const KERNEL_SKIP_REASON: string | null = kernelUnavailableReason();
-
+/** A describe block that needs the kernel (see tests/support/requires.ts). */
 export function describeKernel(name: string, body: () => void): void {
-  if (!KERNEL_SKIP_REASON) {
-    describe(name, body);
-    return;
-  }
-  console.warn(`[kernel] ${name}: not run: ${KERNEL_SKIP_REASON}`);
-  if (process.env.CI) {
-    describe(name, () => {
-      it("runs on CI, which must provide root and BPF", () => {
-        throw new Error(`kernel tests cannot run: ${KERNEL_SKIP_REASON}`);
-      });
-    });
-  } else {
-    describe.skip(name, body);
-  }
+  describe.skipIf(!requires(`[kernel] ${name}`, "kernel"))(name, body);
 }
 
 /** Loads a program that must be accepted; its fd is closed by `cleanup()`. */
@@ -52,13 +37,12 @@ export function bpftool(args: string[]): unknown | null {
   }
 }
 
-export function hasBpftool(): boolean {
-  try {
-    execFileSync("bpftool", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Whether the bpftool cross-checks can run: warns when bpftool is missing, and fails on CI, where
+ * scripts/setup.sh --test installs it (tests/support/requires.ts).
+ */
+export function hasBpftool(what = "bpftool cross-check"): boolean {
+  return requires(what, "bpftool");
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,8 +3,7 @@
  * (plus BPF_LOG_STATS when asked) through server/kernel/load.ts, the project's loader. Programs
  * that load are closed at once; only the log, the verdict and the errno are kept.
  *
- * `kernelAvailability()` says whether the kernel can be asked at all (root and a working bpf(2)),
- * and why not, so that kernel tests can warn and skip (or fail on CI) instead of erroring.
+ * Whether the kernel can be asked at all is `requires(what, "kernel")` (./requires).
  */
 import { encodeProgram } from "../../lib/ebpf/codec";
 import type { RawInsn } from "../../lib/ebpf/insn";
@@ -38,55 +37,3 @@ export function kernelLog(program: readonly RawInsn[] | Uint8Array, progType: Pr
   return { accepted: false, errno: r.errno, log: r.log, verificationTimeUs: r.stats.verificationTimeUs };
 }
 
-let cached: { ok: boolean; why: string } | undefined;
-
-/** Whether BPF_PROG_LOAD works here (root, bpf(2) reachable, koffi loads). Checked once. */
-export function kernelAvailability(): { ok: boolean; why: string } {
-  if (cached) return cached;
-  try {
-    if (typeof process.getuid === "function" && process.getuid() !== 0) {
-      cached = { ok: false, why: "not running as root" };
-      return cached;
-    }
-    // r0 = 0; exit: any kernel with BPF accepts it.
-    const r = kernelLog(
-      [
-        { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 },
-        { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
-      ],
-      "socket",
-    );
-    cached = r.accepted ? { ok: true, why: "" } : { ok: false, why: `BPF_PROG_LOAD failed with errno ${r.errno}` };
-  } catch (e) {
-    cached = { ok: false, why: `bpf(2) unavailable: ${e instanceof Error ? e.message : String(e)}` };
-  }
-  return cached;
-}
-
-/**
- * For kernel tests: true when they can run. Otherwise warns why, and on CI throws (kernel tests
- * must run there).
- */
-export function kernelTestsEnabled(what: string): boolean {
-  const a = kernelAvailability();
-  return a.ok || skipped(what, a.why);
-}
-
-/** Warns that `what` cannot run and why (throws on CI, where kernel tests must run); false. */
-function skipped(what: string, why: string): false {
-  const msg = `${what}: kernel tests skipped: ${why}`;
-  if (process.env.CI) throw new Error(msg);
-  console.warn(msg);
-  return false;
-}
-
-/**
- * For kernel tests that need something not every kernel build has: true when the kernel can be
- * asked and `probe` (run only then) returns null; otherwise warns with the probe's reason, and on
- * CI throws, as kernelTestsEnabled does.
- */
-export function kernelFeatureEnabled(what: string, probe: () => string | null): boolean {
-  if (!kernelTestsEnabled(what)) return false;
-  const missing = probe();
-  return missing === null || skipped(what, missing);
-}

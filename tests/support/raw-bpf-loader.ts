@@ -183,31 +183,3 @@ export function closeFd(fd: number): void {
   if (fd >= 0) getLibc().close(fd);
 }
 
-/** Whether this process can load BPF programs, and if not, why. */
-export function bpfAvailability(): { ok: true } | { ok: false; reason: string } {
-  if (process.platform !== "linux" || process.arch !== "x64") return { ok: false, reason: `needs Linux x86_64 (this is ${process.platform}/${process.arch})` };
-  if (typeof process.getuid === "function" && process.getuid() !== 0) return { ok: false, reason: "not running as root" };
-  try {
-    // r0 = 0; exit
-    const prog = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-    const r = progLoad({ type: 1, insns: prog });
-    if (r.fd < 0) return { ok: false, reason: `BPF_PROG_LOAD of a trivial program failed with errno ${r.errno}` };
-    closeFd(r.fd);
-    return { ok: true };
-  } catch (e) {
-    return { ok: false, reason: `bpf(2) via koffi failed: ${(e as Error).message}` };
-  }
-}
-
-/**
- * Gate for kernel tests: returns true when the kernel can be used. Otherwise warns with the reason;
- * on CI (process.env.CI set) it throws so the run fails instead of silently skipping.
- */
-export function kernelAvailableOrWarn(what: string): boolean {
-  const a = bpfAvailability();
-  if (a.ok) return true;
-  const msg = `${what}: kernel BPF unavailable (${a.reason})`;
-  if (process.env.CI) throw new Error(`${msg}; required on CI`);
-  console.warn(`${msg}; skipping`);
-  return false;
-}

@@ -43,12 +43,13 @@ import {
   type CbpfInsn,
 } from "../../lib/cbpf";
 import { translate, type Target, type TranslateOptions, type TranslateResult } from "../../lib/translate";
-import { closeFd, kernelAvailableOrWarn, progLoad, progTestRun } from "../support/raw-bpf-loader";
+import { closeFd, progLoad, progTestRun } from "../support/raw-bpf-loader";
+import { requires } from "../support/requires";
 import { compileOrThrow, runTranslated } from "./support";
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF, lookupU64, mapCreate } from "./kernel-maps";
 import { resolveDlt } from "../../server/native/libpcap";
 
-const available = kernelAvailableOrWarn("lib/translate kernel tests");
+const available = requires("lib/translate kernel tests", "kernel");
 
 interface Loaded {
   fd: number;

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { encodeProgram } from "../../lib/ebpf";
 import { formatListing, translate } from "../../lib/translate";
 import { parseLog, traceInsnTexts } from "../../lib/verifier";
-import { kernelAvailableOrWarn, closeFd, progLoad } from "../support/raw-bpf-loader";
+import { closeFd, progLoad } from "../support/raw-bpf-loader";
+import { requires } from "../support/requires";
 import { ALL_TARGETS, compileOrThrow } from "./support";
 
 const FILTERS = ["tcp port 80", "ip6 protochain 17", "len > 100 and udp", "tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420", "vlan and host 10.0.0.1"];
@@ -51,7 +52,7 @@ describe("compile --format ebpf", () => {
   });
 });
 
-describe.skipIf(!kernelAvailableOrWarn("eBPF listing vs verifier log"))("the listing's instruction text is the kernel's", () => {
+describe.skipIf(!requires("eBPF listing vs verifier log", "kernel"))("the listing's instruction text is the kernel's", () => {
   for (const target of ALL_TARGETS) {
     it(target, () => {
       let compared = 0;

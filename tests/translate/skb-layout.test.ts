@@ -5,13 +5,12 @@
  * argument (`di`) and net_device->ifindex (NET_DEVICE_IFINDEX_6_18_X86_64). The same values
  * are what `bpftool btf dump file /sys/kernel/btf/vmlinux` shows for these structs.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { NET_DEVICE_IFINDEX_6_18_X86_64, SKB_LAYOUT_6_18_X86_64 } from "../../lib/ebpf";
 import { PT_REGS_DI } from "../../lib/translate";
 import { SKB_PKT_TYPE_MASK } from "../../lib/translate/ancillary";
-
-const VMLINUX = "/sys/kernel/btf/vmlinux";
+import { requires, VMLINUX_BTF as VMLINUX } from "../support/requires";
 
 const KIND = { INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19 } as const;
 
@@ -104,7 +103,7 @@ function fieldOffsets(types: BtfType[], id: number, base = 0, out = new Map<stri
   return out;
 }
 
-describe.skipIf(!existsSync(VMLINUX))("struct sk_buff offsets from this kernel's BTF", () => {
+describe.skipIf(!requires("sk_buff offsets from BTF", "btf"))("struct sk_buff offsets from this kernel's BTF", () => {
   const types = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
 
   it("match the translator's defaults", () => {

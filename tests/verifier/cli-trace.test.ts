@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { compareLogs, parseLog } from "../../lib/verifier";
 import { UsageError } from "../../server/cli/args";
 import { traceCommand } from "../../server/cli/trace";
-import { kernelTestsEnabled } from "../support/kernel-log";
+import { requires } from "../support/requires";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -47,7 +47,7 @@ describe("trace command", () => {
   it("unknown options are usage errors", async () => {
     await expect(run(["ip", "--target", "nope"])).rejects.toBeInstanceOf(UsageError);
   });
-  it.skipIf(!kernelTestsEnabled("trace --source kernel"))("emulator and kernel sources agree", async () => {
+  it.skipIf(!requires("trace --source kernel", "kernel"))("emulator and kernel sources agree", async () => {
     for (const target of ["socket", "tc", "xdp"]) {
       const e = await run(["ip", "and", "tcp[13]", "&", "2", "!=", "0", "--target", target]);
       const k = await run(["ip", "and", "tcp[13]", "&", "2", "!=", "0", "--target", target, "--source", "kernel"]);
@@ -55,7 +55,7 @@ describe("trace command", () => {
       expect(compareLogs(k.out, e.out).diff).toEqual([]);
     }
   });
-  it.skipIf(!kernelTestsEnabled("trace --source kernel --json"))("--json reads the kernel's verdict, error and counts from its log as the emulator reports its own", async () => {
+  it.skipIf(!requires("trace --source kernel --json", "kernel"))("--json reads the kernel's verdict, error and counts from its log as the emulator reports its own", async () => {
     for (const filter of [["ip"], ["ip", "and", "tcp[13]", "&", "2", "!=", "0"]]) {
       const e = JSON.parse((await run([...filter, "--target", "xdp", "--json"])).out);
       const k = JSON.parse((await run([...filter, "--target", "xdp", "--json", "--source", "kernel"])).out);

@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import type { RawInsn } from "../../lib/ebpf/insn";
 import { emulate, errorLines, logError, parseLog, type ProgType } from "../../lib/verifier";
-import { kernelLog, kernelTestsEnabled } from "../support/kernel-log";
+import { kernelLog } from "../support/kernel-log";
+import { requires } from "../support/requires";
 
 const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): RawInsn => ({ code, dst, src, off, imm });
 const EXIT = I(0x95);
@@ -72,7 +73,7 @@ const errorText = (log: string): string =>
     .map((l) => l.raw)
     .join("\n");
 
-const enabled = kernelTestsEnabled("verifier error classes");
+const enabled = requires("verifier error classes", "kernel");
 
 describe.skipIf(!enabled)("error classes: emulator vs kernel", () => {
   for (const c of CASES) {

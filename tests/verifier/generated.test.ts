@@ -5,10 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { compareLogs, emulate, type ProgType } from "../../lib/verifier";
-import { kernelLog, kernelTestsEnabled } from "../support/kernel-log";
+import { kernelLog } from "../support/kernel-log";
+import { requires } from "../support/requires";
 import { generateProgram } from "./program-gen";
 
-const enabled = kernelTestsEnabled("generated programs");
+const enabled = requires("generated programs", "kernel");
 const PER_TYPE = 60;
 
 describe.skipIf(!enabled)("generated filter-shaped programs: emulator vs kernel", () => {

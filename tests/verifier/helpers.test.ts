@@ -11,7 +11,8 @@ import { emulate, PROG_TYPES } from "../../lib/verifier";
 import { helperAvailable } from "../../lib/verifier/helpers";
 import { errorLines, liveRegs, parseLog } from "../../lib/verifier";
 import { analyseCfg, slotProgram } from "../../lib/verifier/program";
-import { kernelLog, kernelTestsEnabled } from "../support/kernel-log";
+import { kernelLog } from "../support/kernel-log";
+import { requires } from "../support/requires";
 
 const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): RawInsn => ({ code, dst, src, off, imm });
 const callWithZeros = (id: number): RawInsn[] => [
@@ -24,7 +25,7 @@ const REFUSED = /program of this type cannot use helper|invalid func/;
 /** A register set as the Live regs listing shows it (r0..r9, digit or dot), for readable mismatches. */
 const regMask = (live: number): string => [...Array(10).keys()].map((r) => (live & (1 << r) ? String(r) : ".")).join("");
 
-describe.skipIf(!kernelTestsEnabled("helper availability"))("helper availability per program type", () => {
+describe.skipIf(!requires("helper availability", "kernel"))("helper availability per program type", () => {
   for (const type of PROG_TYPES) {
     it(type, () => {
       const mismatches: string[] = [];
@@ -53,7 +54,7 @@ describe.skipIf(!kernelTestsEnabled("helper availability"))("helper availability
   }
 });
 
-describe.skipIf(!kernelTestsEnabled("helper argument counts"))("registers a helper call reads (liveness)", () => {
+describe.skipIf(!requires("helper argument counts", "kernel"))("registers a helper call reads (liveness)", () => {
   for (const type of PROG_TYPES) {
     it(type, () => {
       const mismatches: string[] = [];

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { alu64, assemble, call, decodeRaw, exit, formatInsn, jmp, label, ldImm64, mov64Imm, type AsmItem, type RawInsn } from "../../lib/ebpf";
 import { emulate, liveRegs, logSummary, parseLog, programFromLog, traceInsnTexts, type LiveRow, type LogLine } from "../../lib/verifier";
 import { analyseCfg, slotProgram } from "../../lib/verifier/program";
-import { kernelFeatureEnabled, kernelLog } from "../support/kernel-log";
+import { kernelLog } from "../support/kernel-log";
+import { requiresKernelFeature } from "../support/requires";
 import { FOREIGN_LINES, interleave } from "../support/log-noise";
 
 const program = (items: AsmItem[]): readonly RawInsn[] => assemble(items).raw;
@@ -19,7 +20,7 @@ const LOOP = program([mov64Imm("r2", 0), label("top"), alu64("add", "r2", 1), jm
 const CALLBACKS = program([...[164, 180, 181, 209].map((id) => call(id)), ldImm64("r1", 0x912345678n), mov64Imm("r0", 0), exit()]);
 const PROGRAMS: Record<string, readonly RawInsn[]> = { loop: LOOP, "callback helpers": CALLBACKS };
 
-const enabled = kernelFeatureEnabled("verifier log parser vs kernel", () =>
+const enabled = requiresKernelFeature("verifier log parser vs kernel", () =>
   parseLog(kernelLog(LOOP, "socket").log).some((l) => l.kind === "live-header") ? null : "this kernel prints no Live regs listing at log_level 2",
 );
 

@@ -8,14 +8,15 @@ import type { RawInsn } from "../../lib/ebpf/insn";
 import { compareLogs, emulate, type MapInfo, type ProgType } from "../../lib/verifier";
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_RINGBUF, mapCreate } from "../../server/native/bpf";
 import { closeFd } from "../../server/native/libc";
-import { kernelLog, kernelTestsEnabled } from "../support/kernel-log";
+import { kernelLog } from "../support/kernel-log";
+import { requires } from "../support/requires";
 
 const I = (code: number, dst = 0, src = 0, off = 0, imm = 0): RawInsn => ({ code, dst, src, off, imm });
 const ldMap = (dst: number, fd: number): RawInsn[] => [I(0x18, dst, 1, 0, fd), I(0)];
 const EXIT = I(0x95);
 const R0_0 = I(0xb7, 0, 0, 0, 0);
 
-const enabled = kernelTestsEnabled("verifier map helpers");
+const enabled = requires("verifier map helpers", "kernel");
 const maps: Record<string, { fd: number; info: MapInfo }> = {};
 
 beforeAll(() => {

@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import type { RawInsn } from "../../lib/ebpf/insn";
 import { isPlaygroundError } from "../../lib/errors";
 import { compareLogs, emulate, type ProgType } from "../../lib/verifier";
-import { kernelLog, kernelTestsEnabled } from "../support/kernel-log";
+import { kernelLog } from "../support/kernel-log";
+import { requires } from "../support/requires";
 
 const CODES = [
   0x18, 0x81, 0x89, 0x91, 0xc3, 0x0d, 0x85, 0x97, 0x9f, 0x3f, 0x2f, 0x4f, 0x5f, 0x6f, 0x7f, 0xaf, 0xcf, 0x14, 0x1c, 0x24, 0x34, 0x44,
@@ -30,7 +31,7 @@ const TAIL: RawInsn[] = [
   { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
 ];
 
-describe.skipIf(!kernelTestsEnabled("random programs"))("random programs: emulator vs kernel", () => {
+describe.skipIf(!requires("random programs", "kernel"))("random programs: emulator vs kernel", () => {
   it("agree on verdict, errno and log", () => {
     const samples = fc.sample(fc.tuple(fc.array(insn, { minLength: 2, maxLength: 12 }), fc.constantFrom<ProgType>("socket", "tc", "xdp", "kprobe")), {
       numRuns: 800,

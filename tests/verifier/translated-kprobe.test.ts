@@ -4,10 +4,10 @@
  * normalisation and every remaining difference is printed with the agreement.
  */
 import { describe, expect, it } from "vitest";
-import { kernelTestsEnabled } from "../support/kernel-log";
+import { requires } from "../support/requires";
 import { printReport, runTranslated } from "./translated-runner";
 
-const enabled = kernelTestsEnabled("translated filters (kprobe)");
+const enabled = requires("translated filters (kprobe)", "kernel");
 
 describe.skipIf(!enabled)("translated filters, kprobe", () => {
   it("agree with the kernel", () => {

@@ -4,10 +4,10 @@
  * normalisation and every remaining difference is printed with the agreement.
  */
 import { describe, expect, it } from "vitest";
-import { kernelTestsEnabled } from "../support/kernel-log";
+import { requires } from "../support/requires";
 import { printReport, runTranslated } from "./translated-runner";
 
-const enabled = kernelTestsEnabled("translated filters (tc)");
+const enabled = requires("translated filters (tc)", "kernel");
 
 describe.skipIf(!enabled)("translated filters, tc", () => {
   it("agree with the kernel", () => {

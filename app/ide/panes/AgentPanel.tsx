@@ -7,9 +7,10 @@ import { memo, useState } from "react";
 import { CodeView } from "../monaco/CodeView";
 import { LANG } from "../monaco/languages";
 import type { KernelProgram } from "../agent/session";
+import { startFragment } from "../../../lib/pipeline/share";
 
 export interface AgentInfo {
-  /** The address from the URL (`#agent=ws://127.0.0.1:PORT/?token=…`), if any. */
+  /** The address `bpf-playground start` put in the URL (`#agent=ws://127.0.0.1:PORT/?token=…`), if any. */
   url: string | null;
   connected: boolean;
   /** Why it is not connected (or "connecting…"). */
@@ -26,9 +27,26 @@ export interface KernelView {
   error?: string;
 }
 
-export function agentFromLocation(hash: string): AgentInfo {
-  const params = new URLSearchParams(hash.replace(/^#/, ""));
-  const url = params.get("agent");
+/** Where this tab keeps its agent's address (with the token): sessionStorage, this tab only. */
+const AGENT_KEY = "bpfp.agent";
+
+/**
+ * The agent this tab talks to. `bpf-playground start` names it in the URL it prints; the page
+ * keeps it in sessionStorage (so a reload, or a share link opened later in this tab, still has
+ * it) and takes it out of the address bar. Share links carry page state only, never this.
+ */
+export function agentAtStart(): AgentInfo {
+  const { agent, rest } = startFragment(window.location.hash);
+  let url = agent;
+  try {
+    if (agent) sessionStorage.setItem(AGENT_KEY, agent);
+    else url = sessionStorage.getItem(AGENT_KEY);
+  } catch {
+    // Storage disabled: the agent named in this URL is used for this page only.
+  }
+  if (window.location.hash.includes("agent=")) {
+    history.replaceState(history.state, "", `${window.location.pathname}${window.location.search}${rest ? `#${rest}` : ""}`);
+  }
   if (!url) return { url: null, connected: false, reason: "no agent address in the page URL" };
   return { url, connected: false, reason: "connecting…" };
 }
