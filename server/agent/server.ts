@@ -2,7 +2,9 @@
  * The agent's WebSocket server.
  *
  * Refusals happen at the HTTP upgrade, before a WebSocket exists and before the backend is
- * touched: a missing or wrong token is 401, a foreign Origin 403, too many connections 503. Plain
+ * touched: a Host that is not a loopback name with the agent's port is 421 (checked first: such a
+ * request was not meant for this agent), a missing or wrong token 401, a foreign Origin 403, too
+ * many connections 503. An explicit non-loopback bind also answers to its own address. Plain
  * HTTP requests get 426 and nothing else. The server binds loopback unless the caller says
  * explicitly that another address is wanted (the token is still required there).
  *
@@ -14,7 +16,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { PlaygroundError } from "../../lib/errors";
-import { newToken, tokenMatches, tokenFromUrl, originAllowed, parseOriginRule, isLoopback, DEFAULT_ORIGINS, type OriginRule } from "./auth";
+import { newToken, tokenMatches, tokenFromUrl, originAllowed, parseOriginRule, isLoopback, hostAllowed, DEFAULT_ORIGINS, type OriginRule } from "./auth";
 import { realBackend, type KernelBackend } from "./backend";
 import { Connection } from "./connection";
 import { DEFAULT_LIMITS, type AgentLimits } from "./limits";
@@ -79,6 +81,9 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
   const connections = new Map<WebSocket, Connection>();
   const refused = new Map<number, number>();
   const countRefusal = (status: number) => refused.set(status, (refused.get(status) ?? 0) + 1);
+  let port = 0; // known once listening, before any upgrade can arrive
+  // A specific address given to an explicit bind is a name the agent answers to; a wildcard is not.
+  const extraHost = isLoopback(host) || host === "0.0.0.0" || host === "::" ? undefined : host;
 
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { "content-type": "text/plain", connection: "close" });
@@ -88,6 +93,11 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => undefined); // a client that vanished mid-handshake is not an agent error
+    if (!hostAllowed(req.headers.host, port, extraHost)) {
+      countRefusal(421);
+      refuse(socket, 421, "Misdirected Request");
+      return;
+    }
     if (!tokenMatches(token, tokenFromUrl(req.url))) {
       countRefusal(401);
       refuse(socket, 401, "Unauthorized");
@@ -142,11 +152,11 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
     server.once("error", reject);
     server.listen(opts.port ?? 0, host, () => {
       server.off("error", reject);
+      const address = server.address();
+      port = typeof address === "object" && address ? address.port : (opts.port ?? 0);
       resolve();
     });
   });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : (opts.port ?? 0);
   const url = `ws://${hostForUrl(host)}:${port}/?token=${encodeURIComponent(token)}`;
 
   let closing: Promise<void> | null = null;
