@@ -19,6 +19,8 @@ import { PlaygroundError } from "../../lib/errors";
 import { newToken, tokenMatches, tokenFromUrl, originAllowed, parseOriginRule, isLoopback, hostAllowed, DEFAULT_ORIGINS, type OriginRule } from "./auth";
 import { realBackend, type KernelBackend } from "./backend";
 import { Connection } from "./connection";
+import { Outbox } from "./outbox";
+import { encodeError, HEAD_PREFIX_CHARS } from "../../lib/protocol";
 import { DEFAULT_LIMITS, type AgentLimits } from "./limits";
 
 export interface AgentOptions {
@@ -61,6 +63,20 @@ function rawText(data: Buffer | ArrayBuffer | Buffer[]): string {
   if (Array.isArray(data)) return Buffer.concat(data as unknown as Uint8Array[]).toString("utf8");
   if (data instanceof ArrayBuffer) return new TextDecoder().decode(new Uint8Array(data));
   return data.toString("utf8");
+}
+
+/** The first `max` bytes of a message, without copying the rest. */
+function prefixOf(data: Buffer | ArrayBuffer | Buffer[], max: number): Buffer {
+  if (data instanceof ArrayBuffer) return Buffer.from(data, 0, Math.min(max, data.byteLength));
+  if (!Array.isArray(data)) return data.subarray(0, max);
+  const parts: Buffer[] = [];
+  let n = 0;
+  for (const b of data) {
+    if (n >= max) break;
+    parts.push(b.subarray(0, max - n));
+    n += parts[parts.length - 1]!.length;
+  }
+  return Buffer.concat(parts as unknown as Uint8Array[]);
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
@@ -118,32 +134,26 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
 
   function accept(ws: WebSocket): void {
     backend ??= realBackend();
-    const conn = new Connection(
-      {
-        send: (text) => ws.send(text),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-        get isOpen() {
-          return ws.readyState === ws.OPEN;
-        },
-      },
-      { backend, limits, allowedInterfaces: opts.allowedInterfaces ?? [], log },
-    );
+    // Everything sent to the client goes through its outbox, and every request is admitted by it.
+    const outbox = new Outbox(ws, limits, log);
+    const conn = new Connection(outbox, { backend, limits, allowedInterfaces: opts.allowedInterfaces ?? [], log });
     connections.set(ws, conn);
     ws.on("message", (data, isBinary) => {
       if (isBinary) {
-        ws.send(JSON.stringify({ type: "error", id: null, code: "protocol/binary", message: "the agent speaks JSON text messages only" }));
+        outbox.admit(0, () => outbox.send(encodeError({ id: null, code: "protocol/binary", message: "the agent speaks JSON text messages only" })));
         return;
       }
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
-      // The size is checked before the bytes are decoded or parsed.
-      void conn.handleText(size > limits.messageBytes ? "" : rawText(data), size);
+      // The size is checked before the bytes are decoded or parsed; an oversize message keeps a
+      // bounded prefix only, where its id may be read.
+      const text = size > limits.messageBytes ? rawText(prefixOf(data, HEAD_PREFIX_CHARS)) : rawText(data);
+      outbox.admit(size > limits.messageBytes ? text.length : size, () => conn.handleText(text, size));
     });
     // ws reports protocol violations (oversize frames: 1009) here, then closes the socket.
     ws.on("error", (e) => log(`connection error: ${e.message}`));
     ws.on("close", () => {
       connections.delete(ws);
+      outbox.dispose();
       void conn.dispose();
     });
   }
