@@ -144,6 +144,11 @@ describe("agent security (spy backend: nothing may reach the kernel)", () => {
     ws.send(JSON.stringify({ type: "compile", id: 1, filter: "x".repeat(LIMITS.messageBytes) }));
     await until(() => replies.length >= 2);
     expect(replies.map((r) => JSON.parse(r).code)).toEqual(["protocol/binary", "protocol/too-large"]);
+    // The oversize request is answered by its id, read from the message's first bytes only.
+    expect(JSON.parse(replies[1]!)).toMatchObject({ id: 1, op: "compile" });
+    ws.send(`{"filter":"${"x".repeat(LIMITS.messageBytes)}","type":"compile","id":2}`);
+    await until(() => replies.length >= 3);
+    expect(JSON.parse(replies[2]!)).toMatchObject({ id: null, code: "protocol/too-large" });
     const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
     ws.send("y".repeat(LIMITS.hardMessageBytes + 1));
     expect(await closed).toBe(1009);
