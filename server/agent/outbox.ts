@@ -15,7 +15,8 @@
  *   than the bound on its own is not a client's fault: it is replaced by an error reply,
  *   `agent/reply-too-large`, naming the request.
  * - `outboxStallMs`: requests waiting for a client that reads nothing at all for this long close
- *   the connection the same way (1008 "client not reading: …").
+ *   the connection the same way (1008 "client not reading: …"). Progress is a whole message
+ *   written out (ws reports no less), so a client must read a message within this time.
  *
  * A waiting request costs its text only; `queuedRequestBytes` bounds them (a paused socket reads
  * nothing more, so only what ws had already received can arrive) and closes past it. When the
@@ -163,9 +164,12 @@ export class Outbox implements Transport {
   /** Something buffered was written out: the client reads. */
   #flushed(): void {
     if (!this.isOpen) return;
-    if (this.ws.bufferedAmount > this.limits.outboxResumeBytes) return;
-    // Progress: the stall clock starts again if requests still have to wait.
+    // Progress: the stall clock starts again (from this message on) if requests still wait.
     this.#clearStall();
+    if (this.ws.bufferedAmount > this.limits.outboxResumeBytes) {
+      if (this.#waiting.length > 0) this.#pause();
+      return;
+    }
     if (this.#waiting.length > 0) void this.#drain();
     else this.#resume();
   }

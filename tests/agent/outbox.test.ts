@@ -118,6 +118,23 @@ describe("outbox", () => {
     expect(out.waiting).toBe(0);
   });
 
+  it("does not close a client that reads slowly: each message it takes starts the stall clock again", () => {
+    vi.useFakeTimers();
+    const ws = new FakeSocket();
+    const out = new Outbox(ws, LIMITS);
+    for (let i = 0; i < 3; i++) out.send("s".repeat(200));
+    out.admit(10, () => undefined);
+    for (let i = 0; i < 2; i++) {
+      vi.advanceTimersByTime(LIMITS.outboxStallMs - 1000);
+      ws.callbacks.shift()!(); // one message read
+    }
+    vi.advanceTimersByTime(LIMITS.outboxStallMs - 1000);
+    expect(ws.closed).toBeNull();
+    expect(out.waiting).toBe(1);
+    vi.advanceTimersByTime(1000);
+    expect(ws.closed?.code).toBe(CLOSE_NOT_READING);
+  });
+
   it("closes when too many request bytes wait, and dispose drops everything and every timer", () => {
     vi.useFakeTimers();
     const ws = new FakeSocket();
