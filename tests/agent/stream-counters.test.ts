@@ -57,7 +57,7 @@ describeKernel("stream counters are one snapshot", () => {
     let prev = { total: 0, matched: 0 };
     const t0 = Date.now();
     while (Date.now() - t0 < 2500) {
-      for (let i = 0; i < 2000; i++) {
+      for (let i = 0; i < 500; i++) {
         const c = counters.read();
         reads++;
         if (c.matched > c.total || c.total < prev.total || c.matched < prev.matched) {
@@ -80,7 +80,7 @@ describeKernel("stream counters are one snapshot", () => {
     expect(bad.slice(0, 5)).toEqual([]);
     expect(wrong.map((m) => m.counters)).toEqual([]);
     expect(reads).toBeGreaterThan(5000);
-    expect(messages.length).toBeGreaterThan(50);
+    expect(messages.length).toBeGreaterThan(30);
     // The flood went through the program, and (nearly) every frame matched: the case that raced.
     expect(det.counters.total).toBe(sent.sent);
     expect(det.counters.matched).toBeGreaterThan(0.9 * det.counters.total);
