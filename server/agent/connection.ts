@@ -240,6 +240,7 @@ export class Connection {
         packetBytes: l.packetBytes,
         runsPerRequest: l.runsPerRequest,
         trafficJobsPerConnection: l.trafficJobsPerConnection,
+        outboxBytes: l.outboxBytes,
       },
       interfaces: [...this.ctx.allowedInterfaces],
     };
