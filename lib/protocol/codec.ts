@@ -45,6 +45,93 @@ function usableId(v: unknown): number | null {
   return typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 0x7fffffff ? v : null;
 }
 
+/** How much of an oversize message `peekMessageHead` looks at. */
+export const HEAD_PREFIX_CHARS = 4096;
+
+/**
+ * The `id`, `type` and `op` of a message that is not parsed as a whole (it is too big): read from the
+ * top level of the object's first `HEAD_PREFIX_CHARS` characters, as far as they go. Strings
+ * (with their escapes), nested objects and arrays are skipped without being decoded; the scan
+ * stops at anything that is not JSON, at the end of the prefix and at the end of the object. A
+ * key given twice keeps its last value within the prefix, as JSON.parse would. `id` is null
+ * unless a usable id (an integer 1..2^31-1, written as such) was read whole: a number cut off by
+ * the end of the prefix is not used.
+ */
+export function peekMessageHead(text: string): { id: number | null; type?: string; op?: string } {
+  const s = text.length > HEAD_PREFIX_CHARS ? text.slice(0, HEAD_PREFIX_CHARS) : text;
+  const n = s.length;
+  let i = 0;
+  let id: number | null = null;
+  let type: string | undefined;
+  let op: string | undefined;
+  const ws = () => {
+    while (i < n && (s[i] === " " || s[i] === "\t" || s[i] === "\n" || s[i] === "\r")) i++;
+  };
+  /** A string starting at s[i] === '"'; returns its raw text (escapes kept) or null if cut off. */
+  const str = (): string | null => {
+    const start = ++i;
+    while (i < n && s[i] !== '"') i += s[i] === "\\" ? 2 : 1;
+    if (i >= n) return null;
+    return s.slice(start, i++);
+  };
+  /** Skips one value; returns its raw text for primitives, "" for containers, null if cut off or not JSON. */
+  const value = (): string | null => {
+    ws();
+    if (i >= n) return null;
+    const c = s[i];
+    if (c === '"') {
+      const v = str();
+      return v === null ? null : `"${v}"`;
+    }
+    if (c === "{" || c === "[") {
+      let depth = 0;
+      while (i < n) {
+        const d = s[i];
+        if (d === '"') {
+          if (str() === null) return null;
+          continue;
+        }
+        if (d === "{" || d === "[") depth++;
+        else if (d === "}" || d === "]") {
+          depth--;
+          if (depth === 0) {
+            i++;
+            return "";
+          }
+        }
+        i++;
+      }
+      return null;
+    }
+    const m = /^(?:-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(s.slice(i, i + 64));
+    if (!m || i + m[0].length >= n) return null; // not JSON, or perhaps cut off by the prefix
+    i += m[0].length;
+    return m[0];
+  };
+  ws();
+  if (s[i] !== "{") return { id: null };
+  const name = (v: string) => (/^"[A-Za-z]{1,32}"$/.test(v) ? v.slice(1, -1) : undefined);
+  i++;
+  for (;;) {
+    ws();
+    if (s[i] !== '"') break;
+    const key = str();
+    if (key === null) break;
+    ws();
+    if (s[i] !== ":") break;
+    i++;
+    const v = value();
+    if (v === null) break;
+    if (key === "id") id = /^\d+$/.test(v) ? usableId(Number(v)) : null;
+    else if (key === "type") type = name(v);
+    else if (key === "op") op = name(v);
+    ws();
+    if (s[i] !== ",") break;
+    i++;
+  }
+  return { id, ...(type !== undefined ? { type } : {}), ...(op !== undefined ? { op } : {}) };
+}
+
 /** A client request, from its JSON text (the agent's side). */
 export function parseRequest(text: string): Parsed<Request> {
   const j = parseJson(text);

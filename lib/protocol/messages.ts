@@ -133,6 +133,11 @@ export const OPS = {
         packetBytes: count,
         runsPerRequest: count,
         trafficJobsPerConnection: count,
+        /**
+         * Bytes the agent buffers for this connection at most: a message that would go past it
+         * closes the connection (1008); a single larger reply comes back as agent/reply-too-large.
+         */
+        outboxBytes: count,
       }),
       /** Interfaces other than the demo network that attach may use (explicitly allowed at start). */
       interfaces: arr(str({ max: 15 }), { max: 64 }),

@@ -3,8 +3,8 @@
  *
  * - whole / return:  r0 = value; exit
  * - whole / verdict: r0 = match or noMatch; exit
- * - whole / count:   r0 = value; goto the shared counting epilogue (map counters, ring-buffer
- *                    sample on a match, then r0 = action; exit)
+ * - whole / count:   r0 = value; goto the shared counting epilogue (one counter slot: non-matches
+ *                    and matches; ring-buffer sample on a match, then r0 = action; exit)
  * - body:            result = value; goto the host's result label (through a shared block that
  *                    restores the callee-saved registers the body borrowed)
  *
@@ -161,14 +161,17 @@ function countEpilogue(spec: Extract<ResultSpec, { kind: "count" }>, A: RegName)
       e.label(e.name("epilogue"));
       e.emit(stx("u32", "r10", slots.result, "r0"));
       strategy.epilogueSave(env);
-      const bump = (key: number) => {
-        e.emit(ldMapFd("r1", spec.countersMapFd), st("u32", "r10", slots!.key, key));
-        e.emit(mov64Reg("r2", "r10"), alu64("add", "r2", slots!.key), call(BPF_FUNC_map_lookup_elem));
-        e.emit(jmp("jeq", "r0", 0, 2), mov64Imm("r1", 1), atomic("u64", "add", "r0", 0, "r1"));
-      };
-      bump(0);
-      e.emit(ldx("u32", "r1", "r10", slots.result), jmp("jeq", "r1", 0, e.name("done")));
-      bump(1);
+      // One slot holds both counters, and each packet bumps exactly one of them: [0] packets that
+      // did not match, [8] packets that matched. A reader's total is their sum, so whatever
+      // moment its copy of the slot was taken at, matched <= total holds in it.
+      e.emit(ldMapFd("r1", spec.countersMapFd), st("u32", "r10", slots.key, 0));
+      e.emit(mov64Reg("r2", "r10"), alu64("add", "r2", slots.key), call(BPF_FUNC_map_lookup_elem));
+      e.emit(ldx("u32", "r1", "r10", slots.result), jmp("jeq", "r0", 0, e.name("counted")), mov64Imm("r2", 1));
+      e.emit(jmp("jne", "r1", 0, e.name("hit")), atomic("u64", "add", "r0", 0, "r2"), ja(e.name("done")));
+      e.label(e.name("hit"));
+      e.emit(atomic("u64", "add", "r0", 8, "r2"));
+      e.label(e.name("counted"));
+      e.emit(jmp("jeq", "r1", 0, e.name("done")));
       if (spec.eventsMapFd !== undefined) {
         for (let off = 8; off < 8 + bytes; off += 8) e.emit(st("u64", "r10", slots.event + off, 0));
         strategy.sample(env, slots.event, bytes);

@@ -22,8 +22,10 @@ export type ResultSpec =
   /** r0 = `match` when the value is non-zero, else `noMatch` (e.g. XDP_PASS / XDP_DROP). */
   | { readonly kind: "verdict"; readonly match: number; readonly noMatch: number }
   /**
-   * Live attach: atomically count every packet in `countersMapFd[0]` and matches in
-   * `countersMapFd[1]` (an array map of u64), send matched packets' first `sampleBytes` bytes as
+   * Live attach: count each packet, atomically, in slot 0 of `countersMapFd` (an array map with
+   * 16-byte values): the u64 at offset 0 counts packets that did not match, the one at offset 8
+   * packets that matched (total = their sum, so one lookup of the slot is a snapshot in which
+   * matched <= total whenever it was taken), send matched packets' first `sampleBytes` bytes as
    * `{u32 wire_len, u32 cap_len, u8 bytes[sampleBytes]}` to the ring buffer `eventsMapFd`, and
    * return `action` whatever the verdict.
    */

@@ -83,3 +83,21 @@ export function isLoopback(host: string): boolean {
   if (kind === 6) return host === "::1" || /^::ffff:127\./i.test(host);
   return false;
 }
+
+/**
+ * Whether an upgrade's Host header names this agent by a loopback name and its own port:
+ * `127.0.0.1:PORT`, `localhost:PORT` or `[::1]:PORT` (exactly one header, the port required).
+ * Behind the Origin check and the token, this refuses a page that reached the agent through a
+ * name it does not answer to (DNS rebinding), and anything proxied in under another name.
+ * `extraHost` is the address given to an explicit non-loopback bind, accepted as well.
+ */
+export function hostAllowed(host: string | string[] | undefined, port: number, extraHost?: string): boolean {
+  if (typeof host !== "string" || host.length > 300) return false;
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(host);
+  if (!m || Number(m[2]) !== port || m[2]!.length !== String(port).length) return false;
+  const name = m[1]!.toLowerCase();
+  if (name === "127.0.0.1" || name === "localhost" || name === "[::1]") return true;
+  if (extraHost === undefined) return false;
+  const extra = extraHost.includes(":") ? `[${extraHost.toLowerCase()}]` : extraHost.toLowerCase();
+  return name === extra;
+}

@@ -22,7 +22,10 @@ export interface Counters {
   matched: number;
 }
 
-/** The two u64 counters the translator's "count" epilogue bumps: [0] every packet, [1] matches. */
+/**
+ * The counters the translator's "count" epilogue bumps: one 16-byte array slot, u64 non-matches
+ * then u64 matches, read by one lookup (total = their sum, so matched <= total in every read).
+ */
 export interface CounterMap {
   readonly fd: number;
   read(): Counters;
@@ -82,10 +85,16 @@ export interface KernelBackend {
 }
 
 function counterMap(): CounterMap {
-  const map = ArrayMap.create(2, 8, "bpg_counters");
+  const map = ArrayMap.create(1, 16, "bpg_counters");
   return {
     fd: map.fd,
-    read: () => ({ total: Number(map.getU64(0)), matched: Number(map.getU64(1)) }),
+    read: () => {
+      const v = map.get(0); // one BPF_MAP_LOOKUP_ELEM: both counters from the same copy
+      const d = new DataView(v.buffer, v.byteOffset, 16);
+      const missed = d.getBigUint64(0, true);
+      const matched = d.getBigUint64(8, true);
+      return { total: Number(missed + matched), matched: Number(matched) };
+    },
     close: () => map.close(),
   };
 }

@@ -16,6 +16,8 @@ import {
   encodeError,
   encodeResult,
   encodeStream,
+  OP_NAMES,
+  peekMessageHead,
   PROTOCOL_VERSION,
   type OpName,
   type ParamsOf,
@@ -136,11 +138,14 @@ export class Connection {
   // ---------------------------------------------------------------------------------------------
   // Messages
 
-  /** Handles one text message; never throws. */
+  /** Handles one text message (of `byteLength` bytes; above the limit, `text` is a prefix); never throws. */
   async handleText(text: string, byteLength = text.length): Promise<void> {
     if (this.#disposed) return;
     if (byteLength > this.ctx.limits.messageBytes) {
-      this.#sendError(null, undefined, fail("protocol/too-large", `message of ${byteLength} bytes exceeds the agent's limit of ${this.ctx.limits.messageBytes}`));
+      // `text` is then the message's first bytes only: enough to answer the request by its id.
+      const head = peekMessageHead(text);
+      const op = head.type !== undefined && (OP_NAMES as readonly string[]).includes(head.type) ? head.type : undefined;
+      this.#sendError(head.id, op, fail("protocol/too-large", `message of ${byteLength} bytes exceeds the agent's limit of ${this.ctx.limits.messageBytes}`));
       return;
     }
     let value: unknown;
@@ -235,6 +240,7 @@ export class Connection {
         packetBytes: l.packetBytes,
         runsPerRequest: l.runsPerRequest,
         trafficJobsPerConnection: l.trafficJobsPerConnection,
+        outboxBytes: l.outboxBytes,
       },
       interfaces: [...this.ctx.allowedInterfaces],
     };

@@ -23,6 +23,20 @@ export interface AgentLimits {
   streamSoftBufferBytes: number;
   /** Above this it skips the message altogether (the next one carries the cumulative totals). */
   streamHardBufferBytes: number;
+  /**
+   * Bytes buffered for one client (ws bufferedAmount) that no message may take it past: the
+   * connection is closed instead (1008). A single larger reply becomes an agent/reply-too-large
+   * error. At least messageBytes-sized verifier logs must fit.
+   */
+  outboxBytes: number;
+  /** Requests are executed only while at most this much is buffered; above, reading pauses. */
+  outboxResumeBytes: number;
+  /** Requests waiting this long on a client that reads nothing close the connection (1008). */
+  outboxStallMs: number;
+  /** After the outbox closes a connection, the socket is destroyed this much later at the latest. */
+  outboxCloseGraceMs: number;
+  /** Received requests waiting for the outbox, in bytes, past which the connection is closed. */
+  queuedRequestBytes: number;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = {
@@ -40,4 +54,9 @@ export const DEFAULT_LIMITS: AgentLimits = {
   ringBytes: 256 << 10,
   streamSoftBufferBytes: 1 << 20,
   streamHardBufferBytes: 4 << 20,
+  outboxBytes: 48 << 20,
+  outboxResumeBytes: 1 << 20,
+  outboxStallMs: 20_000,
+  outboxCloseGraceMs: 1000,
+  queuedRequestBytes: 32 << 20,
 };

@@ -2,7 +2,9 @@
  * The agent's WebSocket server.
  *
  * Refusals happen at the HTTP upgrade, before a WebSocket exists and before the backend is
- * touched: a missing or wrong token is 401, a foreign Origin 403, too many connections 503. Plain
+ * touched: a Host that is not a loopback name with the agent's port is 421 (checked first: such a
+ * request was not meant for this agent), a missing or wrong token 401, a foreign Origin 403, too
+ * many connections 503. An explicit non-loopback bind also answers to its own address. Plain
  * HTTP requests get 426 and nothing else. The server binds loopback unless the caller says
  * explicitly that another address is wanted (the token is still required there).
  *
@@ -14,9 +16,11 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { PlaygroundError } from "../../lib/errors";
-import { newToken, tokenMatches, tokenFromUrl, originAllowed, parseOriginRule, isLoopback, DEFAULT_ORIGINS, type OriginRule } from "./auth";
+import { newToken, tokenMatches, tokenFromUrl, originAllowed, parseOriginRule, isLoopback, hostAllowed, DEFAULT_ORIGINS, type OriginRule } from "./auth";
 import { realBackend, type KernelBackend } from "./backend";
 import { Connection } from "./connection";
+import { Outbox } from "./outbox";
+import { encodeError, HEAD_PREFIX_CHARS } from "../../lib/protocol";
 import { DEFAULT_LIMITS, type AgentLimits } from "./limits";
 
 export interface AgentOptions {
@@ -61,6 +65,20 @@ function rawText(data: Buffer | ArrayBuffer | Buffer[]): string {
   return data.toString("utf8");
 }
 
+/** The first `max` bytes of a message, without copying the rest. */
+function prefixOf(data: Buffer | ArrayBuffer | Buffer[], max: number): Buffer {
+  if (data instanceof ArrayBuffer) return Buffer.from(data, 0, Math.min(max, data.byteLength));
+  if (!Array.isArray(data)) return data.subarray(0, max);
+  const parts: Buffer[] = [];
+  let n = 0;
+  for (const b of data) {
+    if (n >= max) break;
+    parts.push(b.subarray(0, max - n));
+    n += parts[parts.length - 1]!.length;
+  }
+  return Buffer.concat(parts as unknown as Uint8Array[]);
+}
+
 function refuse(socket: Duplex, status: number, text: string): void {
   // A bare status line and no body: nothing about why beyond the status itself.
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -79,6 +97,9 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
   const connections = new Map<WebSocket, Connection>();
   const refused = new Map<number, number>();
   const countRefusal = (status: number) => refused.set(status, (refused.get(status) ?? 0) + 1);
+  let port = 0; // known once listening, before any upgrade can arrive
+  // A specific address given to an explicit bind is a name the agent answers to; a wildcard is not.
+  const extraHost = isLoopback(host) || host === "0.0.0.0" || host === "::" ? undefined : host;
 
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { "content-type": "text/plain", connection: "close" });
@@ -88,6 +109,11 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => undefined); // a client that vanished mid-handshake is not an agent error
+    if (!hostAllowed(req.headers.host, port, extraHost)) {
+      countRefusal(421);
+      refuse(socket, 421, "Misdirected Request");
+      return;
+    }
     if (!tokenMatches(token, tokenFromUrl(req.url))) {
       countRefusal(401);
       refuse(socket, 401, "Unauthorized");
@@ -108,32 +134,26 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
 
   function accept(ws: WebSocket): void {
     backend ??= realBackend();
-    const conn = new Connection(
-      {
-        send: (text) => ws.send(text),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-        get isOpen() {
-          return ws.readyState === ws.OPEN;
-        },
-      },
-      { backend, limits, allowedInterfaces: opts.allowedInterfaces ?? [], log },
-    );
+    // Everything sent to the client goes through its outbox, and every request is admitted by it.
+    const outbox = new Outbox(ws, limits, log);
+    const conn = new Connection(outbox, { backend, limits, allowedInterfaces: opts.allowedInterfaces ?? [], log });
     connections.set(ws, conn);
     ws.on("message", (data, isBinary) => {
       if (isBinary) {
-        ws.send(JSON.stringify({ type: "error", id: null, code: "protocol/binary", message: "the agent speaks JSON text messages only" }));
+        outbox.admit(0, () => outbox.send(encodeError({ id: null, code: "protocol/binary", message: "the agent speaks JSON text messages only" })));
         return;
       }
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
-      // The size is checked before the bytes are decoded or parsed.
-      void conn.handleText(size > limits.messageBytes ? "" : rawText(data), size);
+      // The size is checked before the bytes are decoded or parsed; an oversize message keeps a
+      // bounded prefix only, where its id may be read.
+      const text = size > limits.messageBytes ? rawText(prefixOf(data, HEAD_PREFIX_CHARS)) : rawText(data);
+      outbox.admit(size > limits.messageBytes ? text.length : size, () => conn.handleText(text, size));
     });
     // ws reports protocol violations (oversize frames: 1009) here, then closes the socket.
     ws.on("error", (e) => log(`connection error: ${e.message}`));
     ws.on("close", () => {
       connections.delete(ws);
+      outbox.dispose();
       void conn.dispose();
     });
   }
@@ -142,11 +162,11 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
     server.once("error", reject);
     server.listen(opts.port ?? 0, host, () => {
       server.off("error", reject);
+      const address = server.address();
+      port = typeof address === "object" && address ? address.port : (opts.port ?? 0);
       resolve();
     });
   });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : (opts.port ?? 0);
   const url = `ws://${hostForUrl(host)}:${port}/?token=${encodeURIComponent(token)}`;
 
   let closing: Promise<void> | null = null;

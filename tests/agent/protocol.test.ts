@@ -15,6 +15,8 @@ import {
   bool,
   checkRequest,
   checkResult,
+  peekMessageHead,
+  HEAD_PREFIX_CHARS,
   encodeError,
   encodeResult,
   fromBase64,
@@ -180,6 +182,41 @@ describe("requests", () => {
   });
 });
 
+describe("the head of an oversize message", () => {
+  it("reads id, type and op from the top level of a prefix, wherever the id is", () => {
+    const big = "x".repeat(100_000);
+    expect(peekMessageHead(JSON.stringify({ type: "compile", id: 7, filter: big }))).toEqual({ id: 7, type: "compile" });
+    expect(peekMessageHead(JSON.stringify({ filter: "a\\\"}{[", nested: { id: 1, type: "x", list: [{ id: 2 }, "]}"] }, id: 9, type: "load", more: big }))).toEqual({ id: 9, type: "load" });
+    expect(peekMessageHead(` {\n "id" : 12 ,\t"type":"testRun","packets":["${big}"]}`)).toEqual({ id: 12, type: "testRun" });
+    expect(peekMessageHead(encodeResult(5, "compile", { dlt: 1, insns: [], text: big }))).toEqual({ id: 5, type: "result", op: "compile" });
+  });
+
+  it("gives no id it could not read whole and usable: past the prefix, cut off, not an integer, not an object", () => {
+    const pad = "p".repeat(HEAD_PREFIX_CHARS);
+    expect(peekMessageHead(JSON.stringify({ type: "load", pad, id: 3 }))).toEqual({ id: null, type: "load" });
+    expect(peekMessageHead(`{"type":"load","id":${"1".repeat(3)}`)).toEqual({ id: null, type: "load" });
+    expect(peekMessageHead(`{"id":123${"4".repeat(HEAD_PREFIX_CHARS)}}`)).toEqual({ id: null });
+    for (const id of ["0", "-1", "1.5", "1e3", '"7"', "2147483648", "null", "true"]) expect(peekMessageHead(`{"id":${id},"x":1}`), id).toEqual({ id: null });
+    for (const text of ["", "[1]", '"id"', "{", '{"id" 5}', "{id:5}", '{"type":"load" "id":5}']) expect(peekMessageHead(text).id, text).toBeNull();
+    // The last of a repeated key wins, as in JSON.parse.
+    expect(peekMessageHead('{"id":1,"id":2,"pad":0}').id).toBe(2);
+  });
+
+  it("never throws, and agrees with JSON.parse on the id of any small request", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (text) => {
+        peekMessageHead(text);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }), fc.integer({ min: 1, max: 0x7fffffff }), (rest, id) => {
+        const value = { ...rest, id, tail: 0 };
+        expect(peekMessageHead(JSON.stringify(value)).id).toBe(id);
+      }),
+    );
+  });
+});
+
 describe("agent messages", () => {
   it("results are checked against their op", () => {
     const ok = parseServerMessage(encodeResult(3, "subscribe", { subscription: 9 }));
@@ -254,7 +291,7 @@ function scripted(reply: (req: Record<string, unknown>) => string[] | null): Web
 const HELLO = {
   protocol: PROTOCOL_VERSION,
   agent: "fake",
-  limits: { maxPayloadBytes: 1, programsPerConnection: 1, attachmentsPerConnection: 1, subscriptionsPerConnection: 1, packetsPerRun: 1, packetBytes: 1, runsPerRequest: 1, trafficJobsPerConnection: 1 },
+  limits: { maxPayloadBytes: 1, programsPerConnection: 1, attachmentsPerConnection: 1, subscriptionsPerConnection: 1, packetsPerRun: 1, packetBytes: 1, runsPerRequest: 1, trafficJobsPerConnection: 1, outboxBytes: 1 },
   interfaces: [],
 };
 

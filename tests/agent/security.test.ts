@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../server/agent/server";
 import { countingBackend, realBackend, type KernelBackend } from "../../server/agent/backend";
+import { hostAllowed } from "../../server/agent/auth";
 import { listPrograms } from "../../server/kernel/objects";
 import { connect, rawSocket, spawnAgent, upgradeStatus, until } from "./support";
 import { describeKernel } from "../kernel/support";
@@ -76,6 +77,30 @@ describe("agent security (spy backend: nothing may reach the kernel)", () => {
     expect(await upgradeStatus(agent.url, { origin: "http://ui.test:8081" })).toBe(403);
   });
 
+  it("refuses an upgrade whose Host is not a loopback name with the agent's port (421), before the token is looked at", async () => {
+    const port = new URL(agent.url).port;
+    const before = agent.refused.get(421) ?? 0;
+    const foreign = ["evil.example:" + port, "rebind.example", `127.0.0.1.evil.example:${port}`, `localhost.:${port}`, `127.0.0.2:${port}`,
+      `127.0.0.1:${Number(port) + 1}`, `127.0.0.1:0${port}`, `127.0.0.1`, `localhost:${port}@evil.example`, `[::2]:${port}`];
+    for (const host of foreign) {
+      expect(await upgradeStatus(agent.url, { host }), host).toBe(421);
+      expect(await upgradeStatus(agent.url, { host, path: "/" }), host).toBe(421);
+    }
+    expect(agent.refused.get(421)! - before).toBe(2 * foreign.length);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `[::1]:${port}`]) {
+      expect(await upgradeStatus(agent.url, { host }), host).toBe(101);
+      // The Host check comes in front of the others, it does not replace them.
+      expect(await upgradeStatus(agent.url, { host, path: "/" }), host).toBe(401);
+      expect(await upgradeStatus(agent.url, { host, origin: "http://evil.example" }), host).toBe(403);
+    }
+    expect(agent.connectionCount()).toBe(0);
+    // No Host, or two of them (Node's client always sends one, so these are checked directly).
+    expect(hostAllowed(undefined, Number(port))).toBe(false);
+    expect(hostAllowed([`127.0.0.1:${port}`, `127.0.0.1:${port}`], Number(port))).toBe(false);
+    expect(hostAllowed(`10.1.2.3:${port}`, Number(port), "10.1.2.3")).toBe(true);
+    expect(hostAllowed(`[fd00::1]:${port}`, Number(port), "fd00::1")).toBe(true);
+  });
+
   it("refuses to bind a non-loopback address unless told explicitly, and then still wants the token", async () => {
     await expect(startAgent({ backend: spy.backend, host: "0.0.0.0" })).rejects.toMatchObject({ code: "agent/bind" });
     await expect(startAgent({ backend: spy.backend, host: "::" })).rejects.toMatchObject({ code: "agent/bind" });
@@ -119,6 +144,11 @@ describe("agent security (spy backend: nothing may reach the kernel)", () => {
     ws.send(JSON.stringify({ type: "compile", id: 1, filter: "x".repeat(LIMITS.messageBytes) }));
     await until(() => replies.length >= 2);
     expect(replies.map((r) => JSON.parse(r).code)).toEqual(["protocol/binary", "protocol/too-large"]);
+    // The oversize request is answered by its id, read from the message's first bytes only.
+    expect(JSON.parse(replies[1]!)).toMatchObject({ id: 1, op: "compile" });
+    ws.send(`{"filter":"${"x".repeat(LIMITS.messageBytes)}","type":"compile","id":2}`);
+    await until(() => replies.length >= 3);
+    expect(JSON.parse(replies[2]!)).toMatchObject({ id: null, code: "protocol/too-large" });
     const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
     ws.send("y".repeat(LIMITS.hardMessageBytes + 1));
     expect(await closed).toBe(1009);

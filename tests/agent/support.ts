@@ -14,9 +14,10 @@ export function connect(url: string, opts: ClientOptions = {}): Promise<AgentCli
 
 /**
  * Attempts a WebSocket upgrade by hand and returns the HTTP status the server answered with
- * (101 when it accepted). `path` replaces the URL's path and query when given.
+ * (101 when it accepted). `path` replaces the URL's path and query when given, `host` the Host
+ * header (by default Node sends the URL's host and port).
  */
-export function upgradeStatus(url: string, opts: { path?: string; origin?: string } = {}): Promise<number> {
+export function upgradeStatus(url: string, opts: { path?: string; origin?: string; host?: string } = {}): Promise<number> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({
@@ -29,6 +30,7 @@ export function upgradeStatus(url: string, opts: { path?: string; origin?: strin
         "Sec-WebSocket-Version": "13",
         "Sec-WebSocket-Key": randomBytes(16).toString("base64"),
         ...(opts.origin !== undefined ? { Origin: opts.origin } : {}),
+        ...(opts.host !== undefined ? { Host: opts.host } : {}),
       },
     });
     req.on("upgrade", (res, socket) => {

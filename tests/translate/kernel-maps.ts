@@ -49,10 +49,10 @@ export function mapCreate(type: number, keySize: number, valueSize: number, maxE
   return ret;
 }
 
-/** The u64 at `key` of an array map of u64. */
-export function lookupU64(fd: number, key: number): bigint {
+/** The u64 at `key` of an array map of u64 (or the `index`-th u64 of a wider value of `valueSize` bytes). */
+export function lookupU64(fd: number, key: number, index = 0, valueSize = 8): bigint {
   return withMem(4, (_k, keyBytes, keyAddr) =>
-    withMem(8, (_v, valueBytes, valueAddr) => {
+    withMem(valueSize, (_v, valueBytes, valueAddr) => {
       new DataView(keyBytes.buffer, keyBytes.byteOffset, 4).setUint32(0, key, true);
       const { ret, errno } = bpf(BPF_MAP_LOOKUP_ELEM, (v) => {
         v.setUint32(0, fd, true);
@@ -60,7 +60,7 @@ export function lookupU64(fd: number, key: number): bigint {
         v.setBigUint64(16, valueAddr, true);
       });
       if (ret < 0) throw new Error(`BPF_MAP_LOOKUP_ELEM failed with errno ${errno}`);
-      return new DataView(valueBytes.buffer, valueBytes.byteOffset, 8).getBigUint64(0, true);
+      return new DataView(valueBytes.buffer, valueBytes.byteOffset, valueSize).getBigUint64(index * 8, true);
     }),
   );
 }
