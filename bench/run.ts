@@ -14,6 +14,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   agent: () => import("./agent.bench"),
   verifier: () => import("./verifier.bench"),
   ui: () => import("./ui.bench"),
+  big: () => import("./big-filters.bench"),
 };
 
 async function main(): Promise<void> {
