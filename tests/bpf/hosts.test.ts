@@ -1,0 +1,81 @@
+/**
+ * The host programs in bpf/ load in the running kernel as bpftool (libbpf) loads them, and the
+ * XDP and TC hosts count a packet their stub accepts: BPF_PROG_TEST_RUN through bpftool, then the
+ * `counts` map read back through bpftool.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { describeKernel } from "../kernel/support";
+import { describeWithObjects, hostObjectPath, HOSTS, type HostName } from "../support/bpf-objects";
+
+const PROGRAM: Record<HostName, string> = { xdp: "xdp_host", tc: "tc_host", skb: "skb_host" };
+
+const pins: string[] = [];
+afterEach(() => {
+  for (const p of pins.splice(0)) rmSync(p, { recursive: true, force: true });
+});
+
+function bpftool(args: string[]): string {
+  return execFileSync("bpftool", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** `bpftool prog loadall` into fresh pin directories under /sys/fs/bpf (removed after each test). */
+function loadAll(host: HostName): { progs: string; maps: string } {
+  const base = join("/sys/fs/bpf", `bpfpg-hosts-${process.pid}-${host}`);
+  const progs = `${base}-progs`;
+  const maps = `${base}-maps`;
+  pins.push(progs, maps);
+  bpftool(["prog", "loadall", hostObjectPath(host), progs, "pinmaps", maps]);
+  return { progs, maps };
+}
+
+interface MapEntry {
+  formatted: { key: number; value: number };
+}
+
+function counts(mapsDir: string): { seen: number; matched: number } {
+  const entries = JSON.parse(bpftool(["-j", "map", "dump", "pinned", join(mapsDir, "counts")])) as MapEntry[];
+  const at = (k: number) => entries.find((e) => e.formatted.key === k)?.formatted.value;
+  return { seen: at(0) ?? -1, matched: at(1) ?? -1 };
+}
+
+/** A 60-byte IPv4/UDP frame, enough for both the XDP and the skb test run. */
+function frame(): Uint8Array {
+  const b = new Uint8Array(60);
+  b.set([0x08, 0x00], 12); // EtherType IPv4
+  b.set([0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17], 14);
+  return b;
+}
+
+describeWithObjects(
+  "bpf/ host objects",
+  () => {
+    describeKernel("in the running kernel", () => {
+      it.each(HOSTS)("the %s host loads with bpftool prog loadall, with its maps", (host) => {
+        const { progs, maps } = loadAll(host);
+        expect(readdirSync(progs)).toEqual([PROGRAM[host]]);
+        expect(readdirSync(maps).sort()).toEqual(["counts", "events"]);
+        expect(counts(maps)).toEqual({ seen: 0, matched: 0 });
+      });
+
+      it.each(["xdp", "tc"] as const)("the %s host counts a packet its stub accepts (BPF_PROG_TEST_RUN)", (host) => {
+        const { progs, maps } = loadAll(host);
+        const dir = mkdtempSync(join(tmpdir(), "bpfpg-hosts-"));
+        try {
+          const pkt = join(dir, "frame.bin");
+          writeFileSync(pkt, frame());
+          const out = bpftool(["prog", "run", "pinned", join(progs, PROGRAM[host]), "data_in", pkt, "repeat", "3"]);
+          // XDP_PASS for the XDP host; TCX_NEXT (-1) for the TC host.
+          expect(out).toMatch(host === "xdp" ? /Return value: 2\b/ : /Return value: 4294967295\b/);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        expect(counts(maps)).toEqual({ seen: 3, matched: 3 });
+      });
+    });
+  },
+  ["bpftool"],
+);
