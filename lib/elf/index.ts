@@ -10,3 +10,4 @@ export * from "./relocations";
 export * from "./btf-ext";
 export * from "./maps";
 export * from "./object";
+export * from "./edit";

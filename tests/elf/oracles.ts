@@ -114,3 +114,10 @@ export function objdumpInsns(path: string): ObjdumpInsn[] {
   }
   return out;
 }
+
+/** Index of the first differing byte, or -1 when the two are identical (a readable failure for big buffers). */
+export function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
