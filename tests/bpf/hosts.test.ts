@@ -1,13 +1,16 @@
 /**
  * The host programs in bpf/ load in the running kernel as bpftool (libbpf) loads them, and the
  * XDP and TC hosts count a packet their stub accepts: BPF_PROG_TEST_RUN through bpftool, then the
- * `counts` map read back through bpftool.
+ * `counts` map read back through bpftool, and send the frame's first bytes through the `events`
+ * ring buffer (read with the project's own consumer).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
+import { RingBuffer } from "../../server/kernel/maps";
+import { objGet } from "../../server/native/bpf";
 import { describeKernel } from "../kernel/support";
 import { describeWithObjects, hostObjectPath, HOSTS, type HostName } from "../support/bpf-objects";
 
@@ -42,9 +45,10 @@ function counts(mapsDir: string): { seen: number; matched: number } {
   return { seen: at(0) ?? -1, matched: at(1) ?? -1 };
 }
 
-/** A 60-byte IPv4/UDP frame, enough for both the XDP and the skb test run. */
-function frame(): Uint8Array {
-  const b = new Uint8Array(60);
+/** An IPv4/UDP frame (60 bytes unless asked), enough for both the XDP and the skb test run. */
+function frame(length = 60): Uint8Array {
+  const b = new Uint8Array(length);
+  for (let i = 34; i < length; i++) b[i] = i & 0xff; // a payload to recognise
   b.set([0x08, 0x00], 12); // EtherType IPv4
   b.set([0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17], 14);
   return b;
@@ -74,6 +78,28 @@ describeWithObjects(
           rmSync(dir, { recursive: true, force: true });
         }
         expect(counts(maps)).toEqual({ seen: 3, matched: 3 });
+      });
+
+      it.each(["xdp", "tc"] as const)("the %s host sends the length and first 64 bytes of an accepted frame through the ring buffer", (host) => {
+        const { progs, maps } = loadAll(host);
+        const ring = RingBuffer.adopt(objGet(join(maps, "events")), 1 << 16);
+        const dir = mkdtempSync(join(tmpdir(), "bpfpg-hosts-"));
+        try {
+          const pkt = join(dir, "frame.bin");
+          const sent = frame(100);
+          writeFileSync(pkt, sent);
+          bpftool(["prog", "run", "pinned", join(progs, PROGRAM[host]), "data_in", pkt]);
+          const records = ring.drain();
+          expect(records).toHaveLength(1);
+          const rec = records[0]!;
+          const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+          expect(rec.length).toBe(8 + 64);
+          expect({ len: v.getUint32(0, true), caplen: v.getUint32(4, true) }).toEqual({ len: 100, caplen: 64 });
+          expect([...rec.subarray(8)]).toEqual([...sent.subarray(0, 64)]);
+        } finally {
+          ring.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
     });
   },
