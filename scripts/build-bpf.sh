@@ -36,7 +36,12 @@ for src in bpf/*.c; do
     continue
   fi
   echo "build-bpf: $src -> $obj"
-  # Write next to the target and rename, so a failed or interrupted build leaves no partial object.
-  "$clang" -target bpf -g -O2 -Wall -Werror "${includes[@]}" -c "$src" -o "$obj.tmp"
-  mv "$obj.tmp" "$obj"
+  # Write next to the target and rename, so a failed or interrupted build leaves no partial object
+  # and two builds running at once (test workers) never write the same file.
+  tmp="$obj.$$.tmp"
+  if ! "$clang" -target bpf -g -O2 -Wall -Werror "${includes[@]}" -c "$src" -o "$tmp"; then
+    rm -f "$tmp"
+    exit 1
+  fi
+  mv -f "$tmp" "$obj"
 done
