@@ -11,3 +11,4 @@ export * from "./btf-ext";
 export * from "./maps";
 export * from "./object";
 export * from "./edit";
+export * from "./ext-rules";
