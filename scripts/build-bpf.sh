@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the host programs in bpf/ with Debian's clang: bpf/NAME.c -> bpf/build/NAME.o.
+# Builds the host programs in bpf/ with Debian's clang: bpf/NAME.c -> bpf/build/NAME.o, and the
+# user-style examples the tests patch, bpf/examples/NAME.c -> bpf/build/examples/NAME.o.
 # Idempotent: an object is rebuilt only when its source, a header in bpf/include or this script
 # is newer than it. The objects are build output and never committed (.gitignore).
 #   scripts/build-bpf.sh           build what is out of date
@@ -28,10 +29,11 @@ if [ -n "$multiarch" ] && [ -d "/usr/include/$multiarch" ]; then
   includes+=(-I "/usr/include/$multiarch")
 fi
 
-mkdir -p bpf/build
+mkdir -p bpf/build/examples
 newest_dep=$(ls -t bpf/include/*.h scripts/build-bpf.sh | head -n 1)
-for src in bpf/*.c; do
-  obj="bpf/build/$(basename "${src%.c}").o"
+for src in bpf/*.c bpf/examples/*.c; do
+  obj="bpf/build/${src#bpf/}"
+  obj="${obj%.c}.o"
   if [ "$force" = 0 ] && [ -f "$obj" ] && [ "$obj" -nt "$src" ] && [ "$obj" -nt "$newest_dep" ]; then
     continue
   fi

@@ -13,6 +13,8 @@ export const HOSTS = ["xdp", "tc", "skb"] as const;
 export type HostName = (typeof HOSTS)[number];
 
 export const hostObjectPath = (host: HostName): string => join(ROOT, "bpf", "build", `${host}_host.o`);
+/** A user-style example object (bpf/examples/NAME.c). */
+export const exampleObjectPath = (name: string): string => join(ROOT, "bpf", "build", "examples", `${name}.o`);
 
 function which(cmd: string): boolean {
   try {
