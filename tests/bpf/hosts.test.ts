@@ -11,8 +11,9 @@ import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { RingBuffer } from "../../server/kernel/maps";
 import { objGet } from "../../server/native/bpf";
+import { kernelInfo } from "../../server/kernel/kernel-info";
 import { describeKernel } from "../kernel/support";
-import { describeWithObjects, hostObjectPath, HOSTS, type HostName } from "../support/bpf-objects";
+import { describeWithObjects, hostObjectPath, HOSTS, ROOT, type HostName } from "../support/bpf-objects";
 
 const PROGRAM: Record<HostName, string> = { xdp: "xdp_host", tc: "tc_host", skb: "skb_host" };
 
@@ -63,6 +64,25 @@ describeWithObjects(
         expect(readdirSync(progs)).toEqual([PROGRAM[host]]);
         expect(readdirSync(maps).sort()).toEqual(["counts", "events"]);
         expect(counts(maps)).toEqual({ seen: 0, matched: 0 });
+      });
+
+      it("the fentry skb host loads where the kernel allows tracing programs, and is refused where it does not", () => {
+        const pin = `/sys/fs/bpf/bpfpg-hosts-${process.pid}-fentry`;
+        pins.push(pin);
+        const obj = join(ROOT, "bpf", "build", "skb_fentry_host.o");
+        let refusal: string | null = null;
+        try {
+          bpftool(["prog", "loadall", obj, pin]);
+        } catch (e) {
+          refusal = String((e as { stderr?: string }).stderr);
+        }
+        if (kernelInfo().fentry) {
+          expect(refusal).toBeNull();
+          expect(readdirSync(pin)).toEqual(["skb_fentry_host"]);
+        } else {
+          console.warn("[bpf] this kernel refuses tracing programs: the raw tracepoint skb host is the one that loads here");
+          expect(refusal).toMatch(/Operation not permitted|Invalid argument|not supported/);
+        }
       });
 
       it.each(["xdp", "tc"] as const)("the %s host counts a packet its stub accepts (BPF_PROG_TEST_RUN)", (host) => {
