@@ -5,7 +5,8 @@
  * points at a byte inside the input. Never another exception, never a hang. (Allocation is
  * bounded by construction: every count the readers loop over is checked against the bytes it
  * needs before anything is allocated for it.) A successful read is
- * then walked completely (every BTF type, every map) and written back, under the same rule.
+ * then walked completely (every BTF type, every map) and written back, under the same rule; what
+ * is written reads back with the same instructions and symbols.
  */
 import fc from "fast-check";
 import { expect, it } from "vitest";
@@ -67,6 +68,8 @@ function apply(original: Uint8Array, ms: Mutation[], aims: [number, number][]): 
   return b;
 }
 
+const big = (_: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
+
 /** Reads, walks and writes; returns what went wrong, or null when only PlaygroundErrors (or nothing) were thrown. */
 function misbehaviour(bytes: Uint8Array): string | null {
   const step = (what: string, fn: () => void, positioned = false): string | null => {
@@ -94,7 +97,13 @@ function misbehaviour(bytes: Uint8Array): string | null {
       for (const t of o.btf.types()) o.btf.sizeOf(t.id);
       o.btf.func("filter_pcap_ebpf_l2");
       o.btf.field("sk_buff", "head");
-    }) ?? step("write", () => void writeBpfObject(o))
+    }) ??
+    step("write", () => {
+      const again = readBpfObject(writeBpfObject(o));
+      // What was read is what is written: the same instructions and symbols come back.
+      if (JSON.stringify(again.programs.map((p) => p.insns), big) !== JSON.stringify(o.programs.map((p) => p.insns), big)) throw new Error("instructions changed on a round trip");
+      if (JSON.stringify(again.symbols.symbols, big) !== JSON.stringify(o.symbols.symbols, big)) throw new Error("symbols changed on a round trip");
+    })
   );
 }
 
