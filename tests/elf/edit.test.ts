@@ -1,7 +1,8 @@
 /**
  * replaceInstructions, the primitive a splice stands on, on the real host objects: an edit that
  * changes nothing writes the same bytes; pwru's reject-all (`r4 = r5` inserted before the stub's
- * body) and whole-body replacements of other lengths load with `bpftool prog loadall`, run, and
+ * body) and whole-body replacements of other lengths load with `bpftool prog loadall` (and attach
+ * with `ip link set dev … xdp obj`), run, and
  * count what their new stub decides; the LLVM tools read the edited files as we do; every call
  * still reaches the function it reached before; edits that cannot be made are refused.
  */
@@ -153,6 +154,21 @@ describeWithObjects(
         const file = write(edited, "xdp-reject-all.o");
         expectToolsAgree(file);
         expect(loadAndCount(file, "xdp", "xdp-reject")).toEqual({ seen: 1, matched: 0 });
+      });
+
+      it("xdp: the written and the patched object attach with `ip link set dev … xdp obj` (in a throwaway network namespace)", () => {
+        const o = readBpfObject(readHostObject("xdp"));
+        const s = stub(o);
+        for (const [name, obj] of [
+          ["as-read", o],
+          ["reject-all", replaceInstructions(o, text(o).sectionIndex, s.start, 0, raw(mov64Reg("r4", "r5")))],
+        ] as const) {
+          const file = write(obj, `xdp-ip-${name}.o`);
+          // unshare: the namespace and its veth vanish with the command, whatever happens.
+          const script = `ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set dev v0 xdp obj "${file}" sec xdp && ip -j -d link show v0`;
+          const shown = JSON.parse(execFileSync("unshare", ["--net", "sh", "-c", script], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { xdp?: { prog?: { name?: string } } }[];
+          expect(shown[0]!.xdp?.prog?.name, name).toBe("xdp_host");
+        }
       });
 
       it.each([
