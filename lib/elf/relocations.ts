@@ -24,6 +24,13 @@ export interface RelocationSection {
 }
 
 const CODE = "elf/relocations";
+/**
+ * How many bytes from r_offset a relocation touches: an ld_imm64 (both slots' imm) for
+ * R_BPF_64_64, a whole call instruction for R_BPF_64_32, the field itself for the data kinds.
+ */
+const REACH: Record<BpfRelocationType, bigint> = {
+  R_BPF_NONE: 0n, R_BPF_64_64: 16n, R_BPF_64_ABS64: 8n, R_BPF_64_ABS32: 4n, R_BPF_64_NODYLD32: 4n, R_BPF_64_32: 8n,
+};
 const TYPE_BY_NUMBER = new Map(Object.entries(BPF_RELOCATION_TYPES).map(([k, v]) => [v, k as BpfRelocationType]));
 
 /** Every SHT_REL section; SHT_RELA is refused (BPF objects have none). */
@@ -49,10 +56,8 @@ export function readRelocations(bytes: Uint8Array, elf: ElfFile, symtab: SymbolT
       const type = TYPE_BY_NUMBER.get(typeNo as never);
       if (type === undefined) throw r.error(`relocation type ${typeNo} is not a BPF relocation`, p + 8, "elf/unsupported");
       if (symbol >= symtab.symbols.length) throw r.error(`symbol index ${symbol} is past the symbol table (${symtab.symbols.length})`, p + 12);
-      const width = type === "R_BPF_64_ABS64" ? 8n : type === "R_BPF_NONE" ? 0n : type === "R_BPF_64_64" ? 16n : 4n;
       const limit = BigInt(target.header.type === SHT.NOBITS ? (target.nobitsSize ?? 0) : target.data.length);
-      // R_BPF_64_64 patches the imm of an ld_imm64 (bytes 4..8 and 12..16); R_BPF_64_32 a call's imm.
-      const reach = type === "R_BPF_64_32" ? 8n : width;
+      const reach = REACH[type];
       if (offset + reach > limit) throw r.error(`offset ${offset} (${type}) is past the end of ${target.header.name} (${limit} bytes)`, p);
       entries.push({ offset, symbol, type });
     }
