@@ -164,9 +164,10 @@ describeWithObjects(
           ["reject-all", replaceInstructions(o, text(o).sectionIndex, s.start, 0, raw(mov64Reg("r4", "r5")))],
         ] as const) {
           const file = write(obj, `xdp-ip-${name}.o`);
-          // unshare: the namespace and its veth vanish with the command, whatever happens.
-          const script = `ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set dev v0 xdp obj "${file}" sec xdp && ip -j -d link show v0`;
-          const shown = JSON.parse(execFileSync("unshare", ["--net", "sh", "-c", script], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { xdp?: { prog?: { name?: string } } }[];
+          // unshare: the network namespace, its veth and a private bpffs (where iproute2 makes its
+          // tc/ip/xdp pin directories) all vanish with the command, whatever happens.
+          const script = `mount -t bpf bpf /sys/fs/bpf && ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set dev v0 xdp obj "${file}" sec xdp && ip -j -d link show v0`;
+          const shown = JSON.parse(execFileSync("unshare", ["--net", "--mount", "sh", "-c", script], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { xdp?: { prog?: { name?: string } } }[];
           expect(shown[0]!.xdp?.prog?.name, name).toBe("xdp_host");
         }
       });
