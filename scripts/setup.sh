@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One idempotent set-up step behind both README commands.
-#   scripts/setup.sh          what the app needs (npm dependencies, libpcap)
-#   scripts/setup.sh --test   plus what the test suite needs (tcpdump as the oracle, ...)
+#   scripts/setup.sh          what the app needs (npm dependencies, libpcap, clang and the
+#                             headers that build the host programs in bpf/)
+#   scripts/setup.sh --test   plus what the test suite needs (tcpdump as the oracle, llvm's
+#                             readelf/objdump as the ELF oracles, ...)
 # Installs only what is missing, so a second run is a few hundred milliseconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +16,13 @@ for arg in "$@"; do
   esac
 done
 
-# Debian packages: the runtime library the app links through koffi, and for tests the oracles
-# (tcpdump) and the browser the e2e suite drives (Debian's chromium; Playwright downloads none).
-apt_pkgs=(libpcap0.8 iproute2)
+# Debian packages: the runtime library the app links through koffi; clang with libbpf's
+# bpf_helpers.h (libbpf-dev) and the kernel UAPI headers (linux-libc-dev), which build bpf/; and
+# for tests the oracles (tcpdump; llvm-readelf and llvm-objdump from llvm) and the browser the
+# e2e suite drives (Debian's chromium; Playwright downloads none).
+apt_pkgs=(libpcap0.8 iproute2 clang libbpf-dev linux-libc-dev)
 if [ "$want_test" = 1 ]; then
-  apt_pkgs+=(tcpdump chromium bpftool)
+  apt_pkgs+=(tcpdump chromium bpftool llvm)
 fi
 
 missing=()
@@ -46,3 +50,6 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   npm ci --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
+
+# The host programs in bpf/ (rebuilt only when a source is newer than its object).
+bash scripts/build-bpf.sh

@@ -197,6 +197,17 @@ export class RingBuffer extends BpfMap {
     }
   }
 
+  /**
+   * Consumes an existing ring buffer map (one a loaded object made, opened with objGet). Takes
+   * ownership of `fd`: close() closes it. `size` is its max_entries.
+   */
+  static adopt(fd: number, size: number): RingBuffer {
+    if (size < PAGE_SIZE || (size & (size - 1)) !== 0) {
+      throw new PlaygroundError("kernel/map", `ring buffer size must be a power of two of at least ${PAGE_SIZE} bytes (got ${size})`);
+    }
+    return new RingBuffer(fd, size);
+  }
+
   private constructor(fd: number, readonly size: number) {
     super(fd, BPF_MAP_TYPE_RINGBUF, 0, 0, size);
     this.#consumer = new Mapping(fd, PAGE_SIZE, PROT_READ | PROT_WRITE, 0);

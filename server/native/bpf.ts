@@ -25,6 +25,7 @@ export const BPF_PROG_TEST_RUN = 10;
 export const BPF_PROG_GET_NEXT_ID = 11;
 export const BPF_MAP_GET_NEXT_ID = 12;
 export const BPF_PROG_GET_FD_BY_ID = 13;
+export const BPF_OBJ_GET = 7;
 export const BPF_OBJ_GET_INFO_BY_FD = 15;
 export const BPF_RAW_TRACEPOINT_OPEN = 17;
 export const BPF_LINK_CREATE = 28;
@@ -468,6 +469,19 @@ export function rawTracepointOpen(progFd: number, tpName: string | null): number
     });
   } finally {
     name?.free();
+  }
+}
+
+/** BPF_OBJ_GET: an fd for an object pinned in bpffs (a map or program `bpftool … pinmaps` left there). */
+export function objGet(path: string): number {
+  const name = NativeMem.cString(path);
+  try {
+    return withMem([16], (attr) => {
+      attr.view.setBigUint64(0, name.address, true); // pathname
+      return bpfOrThrow(`BPF_OBJ_GET(${path})`, BPF_OBJ_GET, attr, 16);
+    });
+  } finally {
+    name.free();
   }
 }
 

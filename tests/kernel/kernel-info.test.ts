@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { kernelInfo } from "../../server/kernel/kernel-info";
-import { Btf, skbLayout } from "../../server/kernel/btf";
+import { readBtfFile, skbLayout } from "../../server/kernel/btf";
 import { SKB_LAYOUT_6_18_X86_64 } from "../../lib/ebpf";
 import { bpftool, describeKernel, hasBpftool } from "./support";
 
@@ -59,7 +59,7 @@ describeKernel("kernel: capabilities and BTF", () => {
       if (!m) break;
       members.set(m[1]!, Number(m[2]));
     }
-    const btf = Btf.vmlinux();
+    const btf = readBtfFile();
     expect(btf.structSize("sk_buff")).toBe(size);
     let compared = 0;
     for (const [name, bits] of members) {
@@ -81,7 +81,7 @@ describeKernel("kernel: capabilities and BTF", () => {
       console.warn(`[kernel] not a 6.18 x86_64 kernel (${info.release}): SKB_LAYOUT_6_18_X86_64 not checked`);
       return;
     }
-    const btf = Btf.vmlinux();
+    const btf = readBtfFile();
     expect(btf.structSize("sk_buff")).toBe(SKB_LAYOUT_6_18_X86_64.size);
     for (const [name, offset] of Object.entries(SKB_LAYOUT_6_18_X86_64)) {
       if (name === "size") continue;

@@ -78,15 +78,13 @@ export function unmet(need: Need): string | null {
  * on CI, throws that message: a test that cannot run there is a failure, not a skip.
  */
 export function requires(what: string, ...needs: Need[]): boolean {
-  const reasons = needs.flatMap((n) => {
-    const why = unmet(n);
-    return why === null ? [] : [`${n}: ${why}`];
-  });
-  if (reasons.length === 0) return true;
-  const msg = `${what}: not run: ${reasons.join("; ")}`;
-  if (process.env.CI) throw new Error(`${msg} (CI must provide it)`);
-  console.warn(msg);
-  return false;
+  return gate(
+    what,
+    needs.flatMap((n) => {
+      const why = unmet(n);
+      return why === null ? [] : [`${n}: ${why}`];
+    }),
+  );
 }
 
 /**
@@ -97,8 +95,16 @@ export function requires(what: string, ...needs: Need[]): boolean {
 export function requiresKernelFeature(what: string, probe: () => string | null): boolean {
   if (!requires(what, "kernel")) return false;
   const missing = probe();
-  if (missing === null) return true;
-  const msg = `${what}: not run: ${missing}`;
+  return gate(what, missing === null ? [] : [missing]);
+}
+
+/**
+ * The one rule for a test that cannot run: true when nothing is missing; otherwise a warning
+ * naming what is missing, or on CI an error: a test that cannot run there fails.
+ */
+export function gate(what: string, missing: readonly string[]): boolean {
+  if (missing.length === 0) return true;
+  const msg = `${what}: not run: ${missing.join("; ")}`;
   if (process.env.CI) throw new Error(`${msg} (CI must provide it)`);
   console.warn(msg);
   return false;
