@@ -3,26 +3,12 @@
  * what outside checks run is what we test.
  */
 import { describe, it, expect } from "vitest";
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readCapture, writePcap } from "../lib/pcap";
 import { tcpdumpMatches, TCPDUMP } from "./support/tcpdump-oracle";
-
-const BIN = join(__dirname, "..", "bin", "bpf-playground.mjs");
-
-interface Ran { code: number; stdout: string; stderr: string }
-
-function run(file: string, args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(file, args, { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-const cli = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+import { cli, run } from "./support/cli";
 
 describe("bpf-playground compile", () => {
   const cases: [string, string[]][] = [

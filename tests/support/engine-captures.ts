@@ -11,7 +11,7 @@ import { dltToLinkType, readCapture, writePcap, writePcapng, type CapturedPacket
 export const SHARED_PCAPS = join(__dirname, "..", "..", "..", "shared", "pcaps");
 /** Ethernet, 35 packets, 20 of them 100 bytes or longer on the wire. */
 export const ETHERNET_SOURCE = "tcpdump/isakmp4500.pcap";
-/** Linux cooked (DLT_LINUX_SLL), 92 packets. */
+/** Linux cooked (DLT_LINUX_SLL), 75 packets. */
 export const COOKED_SOURCE = "tcpdump/forces2.pcap";
 
 export function sharedPcapsMissing(): string | null {
