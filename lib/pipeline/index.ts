@@ -4,6 +4,6 @@ export { runPipeline, runEbpfVerdicts, linkPrograms, PENDING, ebpfVerdictJob, tr
 export { contextFor, networkOffset, targetOf, type Engines, type EmulationResult } from "./engines";
 export { cbpfJudge, ebpfJudge, type PacketJudge } from "./judge";
 export { defaultEngines } from "./default-engines";
-export { cbpfVerdicts, ebpfVerdicts, findMismatches, judgeVerdicts, memoJudges, type JudgeFor } from "./verdicts";
+export { findMismatches, judgeVerdicts, memoJudges, type JudgeFor } from "./verdicts";
 export { packetRows, packetTree, captureFile, type PacketRow } from "./packets";
 export { encodeShare, decodeShare, captureForShare, toBase64Url, fromBase64Url, SHARE_CAPTURE_LIMIT, type SharedState } from "./share";

@@ -4,11 +4,8 @@
  * target's context. One pass per engine, each packet judged by its own link type's program, no
  * allocation per packet beyond what a context needs.
  */
-import type { CbpfInsn } from "../cbpf/insn";
-import type { Assembled } from "../ebpf";
 import { isPlaygroundError } from "../errors";
-import type { Target } from "../translate/types";
-import { cbpfJudge, ebpfJudge, type PacketJudge } from "./judge";
+import type { PacketJudge } from "./judge";
 import { RunStatus, type EngineVerdicts, type PipelinePacket } from "./types";
 
 export function emptyVerdicts(count: number, status: EngineVerdicts["status"], message?: string): EngineVerdicts {
@@ -78,28 +75,6 @@ export function memoJudges(make: (dlt: number) => PacketJudge | string | undefin
     made.set(dlt, j);
     return j;
   };
-}
-
-/** The cBPF verdicts of one program over packets of its link type (others are skipped). */
-export function cbpfVerdicts(insns: readonly CbpfInsn[], packets: readonly PipelinePacket[], dlt: number): EngineVerdicts {
-  let judge: PacketJudge;
-  try {
-    judge = cbpfJudge(insns);
-  } catch (e) {
-    return emptyVerdicts(packets.length, "error", messageOf(e));
-  }
-  return judgeVerdicts((d) => (d === dlt ? judge : undefined), packets);
-}
-
-/** The eBPF verdicts of one translated program over packets of its link type (others are skipped). */
-export function ebpfVerdicts(program: Assembled, target: Target, packets: readonly PipelinePacket[], dlt: number): EngineVerdicts {
-  let judge: PacketJudge;
-  try {
-    judge = ebpfJudge(program, target);
-  } catch (e) {
-    return emptyVerdicts(packets.length, "error", messageOf(e));
-  }
-  return judgeVerdicts((d) => (d === dlt ? judge : undefined), packets);
 }
 
 /** Packets on which both engines ran and disagree, or where one ran and the other failed. */
