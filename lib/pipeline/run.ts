@@ -13,7 +13,7 @@ import { isPlaygroundError } from "../errors";
 import type { Target, TranslateResult } from "../translate/types";
 import type { Engines } from "./engines";
 import { defaultEngines } from "./default-engines";
-import { cbpfJudge, ebpfJudge } from "./judge";
+import { cbpfJudge, ebpfJudge, type PacketJudge } from "./judge";
 import type { CbpfView, CompiledFilter, EbpfView, EngineVerdicts, PipelinePacket, PipelineResult, PipelineState, TraceView } from "./types";
 import { emptyVerdicts, findMismatches, judgeVerdicts, memoJudges, type JudgeFor } from "./verdicts";
 
@@ -214,14 +214,16 @@ function ebpfJudges(links: ReadonlyMap<number, CompiledFilter>, target: Target, 
   });
 }
 
-/** The verdicts of every packet by the cBPF program of its link type. */
-function cbpfRun(links: ReadonlyMap<number, CompiledFilter>, shown: readonly CbpfInsn[], packets: readonly PipelinePacket[]): EngineVerdicts {
+/** The verdicts of every packet by the cBPF program of its link type; the column fails if the shown program cannot run. */
+function cbpfRun(links: ReadonlyMap<number, CompiledFilter>, dlt: number, shown: readonly CbpfInsn[], packets: readonly PipelinePacket[]): EngineVerdicts {
+  let judge: PacketJudge;
   try {
-    cbpfJudge(shown);
+    judge = cbpfJudge(shown);
   } catch (e) {
     return emptyVerdicts(packets.length, "error", messageOf(e));
   }
-  return judgeVerdicts(cbpfJudges(links), packets);
+  const others = cbpfJudges(links);
+  return judgeVerdicts((d) => (d === dlt ? judge : others(d)), packets);
 }
 
 /** The message of eBPF verdicts not computed yet (see RunOptions.skipEbpfVerdicts). */
@@ -262,7 +264,7 @@ export function runPipeline(state: PipelineState, opts: RunOptions = {}): Pipeli
   const pid = cache.packetsId(state.packets);
   const links = linkPrograms(state);
   const lkey = linksKey(links);
-  const cv = cache.verdicts.get(`c|${pid}|${lkey}`, () => cbpfRun(links, insns, state.packets));
+  const cv = cache.verdicts.get(`c|${pid}|${lkey}`, () => cbpfRun(links, state.dlt, insns, state.packets));
   const t3 = now();
   timings.cbpfRun = t3 - t2;
   let ev: EngineVerdicts;
