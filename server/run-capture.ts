@@ -1,18 +1,24 @@
 /**
  * Runs a filter over every packet of a capture with one engine. Each distinct link type in the file
- * gets its own compiled program, as libpcap would compile the filter for that interface.
+ * gets its own compiled program, as libpcap would compile the filter for that interface. The cbpf
+ * and ebpf engines are lib/pipeline's (the page's worker runs the same ones); only the kernel engine
+ * lives here, because it needs the bpf(2) bindings.
+ *
+ * Captures are read incrementally: packets are judged as their records complete and are not kept,
+ * so memory follows the chunk size and the per-packet results, not the size of the file.
  */
-import { readCapture, type CapturedPacket, type CaptureReadResult } from "../lib/pcap";
-import { compileFilter as compileCbpfFast, type CbpfInsn } from "../lib/cbpf";
+import { CaptureStream, type CapturedPacket, type CaptureCursor, type CaptureInterface, type CaptureReadResult } from "../lib/pcap";
+import type { CbpfInsn } from "../lib/cbpf";
+import { cbpfJudge, defaultEngines, ebpfJudge, targetOf } from "../lib/pipeline";
 import { compileFilter } from "./native/libpcap";
 import { isPlaygroundError, type PlaygroundError } from "../lib/errors";
-import { ebpfEngine } from "./engines/ebpf";
 
 export type Engine = "cbpf" | "ebpf" | "kernel";
 
 export interface RunRequest {
   filter: string;
-  capture: Uint8Array;
+  /** The whole capture, or its bytes as they are read (a file's chunks). */
+  capture: Uint8Array | AsyncIterable<Uint8Array>;
   engine: Engine;
   target: string;
   optimize: boolean;
@@ -49,9 +55,12 @@ export type EngineFactory = (
   request: Omit<RunRequest, "capture">,
 ) => Promise<PacketVerdict>;
 
-const cbpfEngine: EngineFactory = async (program) => {
-  const run = compileCbpfFast(program, { semantics: "libpcap" });
-  return (p) => run(p.data, p.origLen);
+export const cbpfEngine: EngineFactory = async (program) => cbpfJudge(program);
+
+/** The translation the page shows (defaultEngines), run in the interpreter as the page runs it. */
+export const ebpfEngine: EngineFactory = async (program, _dlt, request) => {
+  const target = targetOf(request.target);
+  return ebpfJudge(defaultEngines.translate!(program, target).program, target);
 };
 
 /** Loaded on first use: the kernel engine pulls in the bpf(2) bindings, which cbpf runs never need. */
@@ -59,60 +68,65 @@ const kernelEngine: EngineFactory = async (...args) => (await import("./engines/
 
 const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine, ebpf: ebpfEngine, kernel: kernelEngine };
 
-/** Later engines (translated eBPF, the kernel) plug in here. */
+/** Replaces an engine (tests register instrumented ones). */
 export function registerEngine(name: Engine, factory: EngineFactory): void {
   ENGINES[name] = factory;
 }
 
-export async function runCapture(req: RunRequest): Promise<RunOutcome> {
-  const capture = readCapture(req.capture);
-  const outcome = await evaluatePackets(req, capture);
-  return outcome.ok ? { ...outcome, captureError: capture.error } : outcome;
-}
+type Failure = Extract<RunOutcome, { ok: false }>;
 
 /**
- * Evaluates already-read packets. The filter is compiled per link type as libpcap compiles it for
- * a capture file of that byte order (what `tcpdump -r` runs), with the interface's snaplen.
+ * Judges packets one at a time, compiling the filter for each interface's link type as the
+ * interface appears (libpcap compiles for a capture file of that byte order, with the interface's
+ * snaplen: what `tcpdump -r` runs).
  */
-export async function evaluatePackets(
-  req: Omit<RunRequest, "capture">,
-  capture: Pick<CaptureReadResult, "packets" | "interfaces" | "byteOrder">,
-): Promise<RunOutcome> {
-  const { packets, interfaces } = capture;
-  const factory = ENGINES[req.engine];
-  if (!factory) return { ok: false, error: `engine "${req.engine}" is not available yet` };
-  const verdicts = new Map<number, PacketVerdict>();
-  const programs = new Map<number, CbpfInsn[]>();
-  const snaplenByDlt = new Map<number, number>();
-  for (const itf of interfaces) {
-    if (!snaplenByDlt.has(itf.dlt)) snaplenByDlt.set(itf.dlt, captureSnaplen(itf.snaplen));
-  }
-  for (const [dlt, snaplen] of snaplenByDlt) {
-    const compiled = compileFilter({
-      filter: req.filter, dlt, snaplen, optimize: req.optimize, netmask: req.netmask,
-      savefile: { bigEndian: capture.byteOrder === "big" },
-    });
-    if (!compiled.ok) return { ok: false, error: compiled.error };
-    programs.set(dlt, compiled.insns);
-    try {
-      verdicts.set(dlt, await factory(compiled.insns, dlt, req));
-    } catch (e) {
-      // An engine refusing a program (a translation that cannot be done for this target) is an
-      // answer with a reason, not a crash.
-      if (isPlaygroundError(e)) return { ok: false, error: e.message, code: e.code };
-      throw e;
-    }
+class Evaluator {
+  readonly results: boolean[] = [];
+  readonly returnValues: number[] = [];
+  readonly programs = new Map<number, CbpfInsn[]>();
+  matched = 0;
+  private readonly verdicts = new Map<number, PacketVerdict>();
+  private interfacesSeen = 0;
+  private readonly factory: EngineFactory | undefined;
+
+  constructor(private readonly req: Omit<RunRequest, "capture">) {
+    this.factory = ENGINES[req.engine];
   }
 
-  const total = packets.length;
-  const results = new Array<boolean>(total);
-  const returnValues = new Array<number>(total);
-  let matched = 0;
-  for (let i = 0; i < total; i++) {
-    const packet = packets[i]!;
+  get failure(): Failure | undefined {
+    return this.factory ? undefined : { ok: false, error: `engine "${this.req.engine}" is not available yet` };
+  }
+
+  /** Compiles for interfaces not seen yet; a failure when libpcap or the engine refuses. */
+  async prepare(interfaces: readonly CaptureInterface[], byteOrder: "little" | "big"): Promise<Failure | undefined> {
+    for (; this.interfacesSeen < interfaces.length; this.interfacesSeen++) {
+      const itf = interfaces[this.interfacesSeen]!;
+      if (this.verdicts.has(itf.dlt)) continue;
+      const req = this.req;
+      const compiled = compileFilter({
+        filter: req.filter, dlt: itf.dlt, snaplen: captureSnaplen(itf.snaplen), optimize: req.optimize, netmask: req.netmask,
+        savefile: { bigEndian: byteOrder === "big" },
+      });
+      if (!compiled.ok) return { ok: false, error: compiled.error };
+      this.programs.set(itf.dlt, compiled.insns);
+      try {
+        this.verdicts.set(itf.dlt, await this.factory!(compiled.insns, itf.dlt, req));
+      } catch (e) {
+        // An engine refusing a program (a translation that cannot be done for this target) is an
+        // answer with a reason, not a crash.
+        if (isPlaygroundError(e)) return { ok: false, error: e.message, code: e.code };
+        throw e;
+      }
+    }
+    return undefined;
+  }
+
+  /** Judges one packet (its interface prepared); a failure when the engine cannot run it. */
+  judge(packet: CapturedPacket): Failure | undefined {
+    const i = this.results.length;
     let value: number;
     try {
-      value = verdicts.get(packet.dlt)!(packet);
+      value = this.verdicts.get(packet.dlt)!(packet);
     } catch (e) {
       // An engine that cannot run one packet (the kernel will not test-run a 64 KiB frame) says
       // which one and why; the run fails with that reason instead of a stack trace.
@@ -122,9 +136,63 @@ export async function evaluatePackets(
       }
       throw e;
     }
-    returnValues[i] = value;
-    results[i] = value !== 0;
-    if (value !== 0) matched++;
+    this.returnValues.push(value);
+    this.results.push(value !== 0);
+    if (value !== 0) this.matched++;
+    return undefined;
   }
-  return { ok: true, total, matched, results, returnValues, programs };
+
+  outcome(captureError?: PlaygroundError): RunOutcome {
+    const { results, returnValues, programs, matched } = this;
+    const out: RunOutcome = { ok: true, total: results.length, matched, results, returnValues, programs };
+    if (captureError) out.captureError = captureError;
+    return out;
+  }
+}
+
+/** Judges every packet the cursor has ready; stops at a failure. */
+async function drain(ev: Evaluator, cursor: CaptureCursor): Promise<Failure | undefined> {
+  for (;;) {
+    const p = cursor.next();
+    // A pcapng interface block is met on the way to the packet after it.
+    const fail = await ev.prepare(cursor.interfaces, cursor.byteOrder);
+    if (fail) return fail;
+    if (p === undefined) return undefined;
+    const bad = ev.judge(p);
+    if (bad) return bad;
+  }
+}
+
+/** Reads and judges a capture, whole or as a stream of chunks. Throws PlaygroundError when it is not a capture. */
+export async function runCapture(req: RunRequest): Promise<RunOutcome> {
+  const { capture, ...request } = req;
+  const ev = new Evaluator(request);
+  if (ev.failure) return ev.failure;
+  const stream = new CaptureStream();
+  const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = capture instanceof Uint8Array ? [capture] : capture;
+  for await (const chunk of chunks) {
+    stream.push(chunk);
+    const fail = await drain(ev, stream);
+    if (fail) return fail;
+    if (stream.error) return ev.outcome(stream.error);
+  }
+  stream.end();
+  const fail = await drain(ev, stream);
+  return fail ?? ev.outcome(stream.error);
+}
+
+/** Evaluates already-read packets (the conformance run reads each capture once for several engines). */
+export async function evaluatePackets(
+  req: Omit<RunRequest, "capture">,
+  capture: Pick<CaptureReadResult, "packets" | "interfaces" | "byteOrder">,
+): Promise<RunOutcome> {
+  const ev = new Evaluator(req);
+  if (ev.failure) return ev.failure;
+  const fail = await ev.prepare(capture.interfaces, capture.byteOrder);
+  if (fail) return fail;
+  for (const p of capture.packets) {
+    const bad = ev.judge(p);
+    if (bad) return bad;
+  }
+  return ev.outcome();
 }

@@ -2,27 +2,21 @@
  * The CLI contract (ARCHITECTURE.md section 5), exercised through the real `bpf-playground` binary:
  * what outside checks run is what we test.
  */
-import { describe, it, expect } from "vitest";
-import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { afterAll, describe, it, expect } from "vitest";
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readCapture, writePcap } from "../lib/pcap";
 import { tcpdumpMatches, TCPDUMP } from "./support/tcpdump-oracle";
+import { BIN, cli, run } from "./support/cli";
+import { runCapture } from "../server/run-capture";
+import { fileChunks } from "../server/capture-file";
 
-const BIN = join(__dirname, "..", "bin", "bpf-playground.mjs");
-
-interface Ran { code: number; stdout: string; stderr: string }
-
-function run(file: string, args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(file, args, { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-const cli = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+/** GNU time, for a child's peak RSS. */
+const TIME = "/usr/bin/time";
+/** The largest real capture in ../shared/pcaps. */
+const LARGE_SOURCE = join(__dirname, "..", "..", "shared", "pcaps", "tcpdump", "afs.pcap");
 
 describe("bpf-playground compile", () => {
   const cases: [string, string[]][] = [
@@ -182,4 +176,80 @@ describe("bpf-playground run --engine cbpf", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("1 of 2 packets matched");
   });
+});
+
+describe("bpf-playground run on endless, huge and large input", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bpfpg-stream-"));
+  const sparse = join(dir, "sparse-1g.bin");
+  const tiny = join(dir, "tiny.pcap");
+  writeFileSync(tiny, writePcap([{ data: new Uint8Array(60) }], { linkType: 1 }));
+
+  /** Start-up costs (tsx compiles the CLI) are the same for every run: the refusal is what is timed. */
+  async function startupMs(): Promise<number> {
+    const r = await cli("run", "ip", "--pcap", tiny);
+    expect(r.code, r.stderr).toBe(0);
+    return r.ms;
+  }
+
+  it("the reader itself refuses /dev/zero and a 1 GB sparse file in well under a second", async () => {
+    const fd = openSync(sparse, "w");
+    ftruncateSync(fd, 1 << 30);
+    closeSync(fd);
+    expect(statSync(sparse).size).toBe(1 << 30);
+    for (const file of ["/dev/zero", sparse]) {
+      const t0 = performance.now();
+      const outcome = runCapture({ filter: "ip", capture: fileChunks(await open(file, "r")), engine: "cbpf", target: "socket", optimize: true, netmask: 0 });
+      await expect(outcome).rejects.toMatchObject({ code: "pcap/format", position: { kind: "byte", offset: 0 } });
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+  });
+
+  it("the CLI exits at once with status 1 on /dev/zero and on the sparse file, as tcpdump does", async () => {
+    const base = await startupMs();
+    for (const file of ["/dev/zero", sparse]) {
+      const [ours, theirs] = await Promise.all([
+        run(process.execPath, [BIN, "run", "ip", "--pcap", file], { timeoutMs: 60_000 }),
+        run(TCPDUMP, ["-r", file, "ip"], { timeoutMs: 60_000 }),
+      ]);
+      expect(theirs.code).not.toBe(0);
+      expect({ file, code: ours.code }).toEqual({ file, code: 1 });
+      expect(ours.stderr).toMatch(/not a pcap or pcapng capture: it starts with 00 00 00 00/);
+      expect(ours.ms - base).toBeLessThan(1000);
+    }
+  }, 120_000);
+
+  it("memory follows the chunk size, not the file: a 256 MiB capture of real packets runs in bounded RSS", async () => {
+    if (!existsSync(TIME) || !existsSync(LARGE_SOURCE)) {
+      const why = `${existsSync(TIME) ? LARGE_SOURCE : TIME} is missing`;
+      console.warn(`[cli] memory bound not measured: ${why}`);
+      if (process.env.CI) expect.fail(why);
+      return;
+    }
+    const source = readCapture(new Uint8Array(readFileSync(LARGE_SOURCE)));
+    const body = writePcap(source.packets, { linkType: source.interfaces[0]!.linkType }).subarray(24);
+    const big = join(dir, "big.pcap");
+    const fd = openSync(big, "w");
+    writeSync(fd, writePcap([], { linkType: source.interfaces[0]!.linkType }));
+    const copies = Math.ceil((256 << 20) / body.length);
+    for (let i = 0; i < copies; i++) writeSync(fd, body);
+    closeSync(fd);
+    const size = statSync(big).size;
+    try {
+      const r = await run(TIME, ["-f", "maxrss_kb=%M", process.execPath, BIN, "run", "ip", "--pcap", big, "--json"], { timeoutMs: 300_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const rssKb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1]);
+      const out = JSON.parse(r.stdout) as { total: number; matched: number };
+      expect(out.total).toBe(source.packets.length * copies);
+      const t = await tcpdumpMatches(source.packets, source.interfaces[0]!.dlt, "ip");
+      if (!t.ok) throw new Error(t.error);
+      expect(out.matched).toBe(t.matches.filter(Boolean).length * copies);
+      console.log(`run over ${(size / 2 ** 20).toFixed(0)} MiB (${out.total} packets): max RSS ${(rssKb / 1024).toFixed(0)} MiB`);
+      // Node, tsx and the per-packet results, but not the file: reading it whole needed more than its size.
+      expect(rssKb * 1024).toBeLessThan(size * 0.75);
+    } finally {
+      rmSync(big, { force: true });
+    }
+  }, 300_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isPlaygroundError } from "../errors";
-import { readCapture } from "./read";
+import { CaptureStream, readCapture } from "./read";
 import { writePcap, writePcapng } from "./write";
 import type { CaptureReadResult } from "./types";
 
@@ -98,6 +98,47 @@ describe("reader fuzzing", () => {
         if (inside) expect(r.error).toBeDefined();
         if (r.error) expect(r.error.position.kind).toBe("byte");
       }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("damaged files fed in random chunks read exactly as the whole buffer does (packets, error, offset)", () => {
+    /** Packets and the error (or what was thrown) as one comparable value. */
+    const outcome = (read: () => { packets: { data: Uint8Array; origLen: number; tsSec: number; tsNsec: number; dlt: number }[]; error?: { code: string; message: string; position: unknown } }) => {
+      try {
+        const r = read();
+        return { packets: r.packets.map((p) => [Array.from(p.data), p.origLen, p.tsSec, p.tsNsec, p.dlt]), error: r.error && [r.error.code, r.error.message, r.error.position] };
+      } catch (e) {
+        if (!isPlaygroundError(e)) throw e;
+        return { thrown: [e.code, e.message, e.position] };
+      }
+    };
+    fc.assert(
+      fc.property(
+        fileArb,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 16 }),
+        ({ bytes }, flips, where, sizes) => {
+          const b = bytes.slice(0, Math.max(1, Math.ceil(where * bytes.length)));
+          for (const [at, v] of flips) b[at % b.length] = v;
+          const want = outcome(() => readCapture(b));
+          const got = outcome(() => {
+            const s = new CaptureStream();
+            const packets = [];
+            for (let at = 0, k = 0; at < b.length && !s.error; k++) {
+              const n = sizes[k % sizes.length]!;
+              s.push(b.slice(at, at + n));
+              at += n;
+              for (let p = s.next(); p; p = s.next()) packets.push(p);
+            }
+            s.end();
+            for (let p = s.next(); p; p = s.next()) packets.push(p);
+            return { packets, error: s.error };
+          });
+          expect(got).toEqual(want);
+        },
+      ),
       { numRuns: 1500 },
     );
   });

@@ -3,14 +3,12 @@
  * bytes. The magic number tells the byte order and whether the second timestamp word counts
  * microseconds or nanoseconds.
  */
-import type { CaptureCursor } from "./cursor";
+import type { ByteWindow, CaptureCursor } from "./cursor";
 import { byteError } from "./cursor";
+import { MAX_SNAPLEN, maxSnaplenForDlt } from "./limits";
 import { linkTypeToDlt } from "./linktypes";
 import type { PlaygroundError } from "../errors";
 import type { CaptureInterface, CapturedPacket } from "./types";
-
-/** libpcap's MAXIMUM_SNAPLEN: the snapshot it assumes when a file's snaplen is 0 or absurd. */
-const MAX_SNAPLEN = 262144;
 
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
@@ -42,67 +40,94 @@ class PcapCursor implements CaptureCursor {
   readonly interfaces: CaptureInterface[] = [];
   readonly nanosecond: boolean;
   error: PlaygroundError | undefined;
-  offset = FILE_HEADER_LEN;
+  waiting = false;
 
-  private readonly dv: DataView;
   private readonly le: boolean;
   private readonly recordHeaderLen: number;
   private readonly fracToNs: number;
-  private readonly linkType: number;
-  private readonly dlt: number;
-
-  constructor(private readonly bytes: Uint8Array, littleEndian: boolean, magic: number) {
-    this.le = littleEndian;
-    this.byteOrder = littleEndian ? "little" : "big";
-    this.nanosecond = magic === PCAP_MAGIC_NSEC;
-    this.fracToNs = this.nanosecond ? 1 : 1000;
-    this.recordHeaderLen = magic === PCAP_MAGIC_KUZNETZOV ? 24 : 16;
-    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length < FILE_HEADER_LEN) {
-      this.error = byteError(
-        "pcap/truncated",
-        `truncated pcap file header at byte 0: ${FILE_HEADER_LEN} bytes needed, ${bytes.length} present`,
-        0,
-      );
-      this.offset = bytes.length;
-      this.linkType = this.dlt = -1;
-      return;
-    }
-    const snaplen = this.dv.getUint32(16, littleEndian);
-    this.linkType = this.dv.getUint32(20, littleEndian) & LINKTYPE_MASK;
-    this.dlt = linkTypeToDlt(this.linkType);
-    this.interfaces.push({ linkType: this.linkType, dlt: this.dlt, snaplen, tsResolutionNs: this.fracToNs });
-    this.keep = snaplen === 0 || snaplen > MAX_SNAPLEN ? MAX_SNAPLEN : snaplen;
-  }
-
+  private linkType = -1;
+  private dlt = -1;
+  private started = false;
+  /** The largest captured length a record may declare (libpcap's max_snaplen_for_dlt). */
+  private maxCaplen = MAX_SNAPLEN;
   /**
    * How many bytes of a record libpcap hands to the filter: a record longer than the file's
    * snaplen (old capture bugs, fuzzed files) is cut to it, so a filter sees what `tcpdump -r` sees.
    */
   private keep = MAX_SNAPLEN;
 
-  next(): CapturedPacket | undefined {
-    const off = this.offset;
-    const total = this.bytes.length;
-    if (off >= total || this.error) return undefined;
-    const remain = total - off;
-    const hl = this.recordHeaderLen;
-    if (remain < hl) {
-      return this.fail(`truncated packet header at byte ${off}: ${hl} bytes needed, ${remain} remain`, off);
+  constructor(private readonly w: ByteWindow, littleEndian: boolean, magic: number) {
+    this.le = littleEndian;
+    this.byteOrder = littleEndian ? "little" : "big";
+    this.nanosecond = magic === PCAP_MAGIC_NSEC;
+    this.fracToNs = this.nanosecond ? 1 : 1000;
+    this.recordHeaderLen = magic === PCAP_MAGIC_KUZNETZOV ? 24 : 16;
+    this.start();
+  }
+
+  get offset(): number {
+    return this.w.offset;
+  }
+
+  /** Reads the file header once it is all there; false while it is not (or when it never will be). */
+  private start(): boolean {
+    if (this.started) return true;
+    const w = this.w;
+    if (!w.ensure(FILE_HEADER_LEN)) {
+      if (!w.ended) return false;
+      this.error = byteError(
+        "pcap/truncated",
+        `truncated pcap file header at byte 0: ${FILE_HEADER_LEN} bytes needed, ${w.available} present`,
+        0,
+      );
+      w.ensure(w.available);
+      w.skip(w.available);
+      return false;
     }
-    const dv = this.dv;
+    const snaplen = w.dv.getUint32(w.pos + 16, this.le);
+    this.linkType = w.dv.getUint32(w.pos + 20, this.le) & LINKTYPE_MASK;
+    this.dlt = linkTypeToDlt(this.linkType);
+    this.interfaces.push({ linkType: this.linkType, dlt: this.dlt, snaplen, tsResolutionNs: this.fracToNs });
+    this.keep = snaplen === 0 || snaplen > MAX_SNAPLEN ? MAX_SNAPLEN : snaplen;
+    this.maxCaplen = maxSnaplenForDlt(this.dlt);
+    w.skip(FILE_HEADER_LEN);
+    this.started = true;
+    return true;
+  }
+
+  next(): CapturedPacket | undefined {
+    this.waiting = false;
+    if (this.error) return undefined;
+    if (!this.start()) return this.wait();
+    const w = this.w;
+    const hl = this.recordHeaderLen;
+    if (!w.ensure(hl)) {
+      const remain = w.available;
+      if (!w.ended) return this.wait();
+      if (remain === 0) return undefined;
+      return this.fail("pcap/truncated", `truncated packet header at byte ${w.offset}: ${hl} bytes needed, ${remain} remain`);
+    }
     const le = this.le;
-    const caplen = dv.getUint32(off + 8, le);
-    if (caplen > remain - hl) {
+    const caplen = w.dv.getUint32(w.pos + 8, le);
+    if (caplen > this.maxCaplen) {
       return this.fail(
-        `truncated packet record at byte ${off}: header says ${caplen} bytes, ${remain - hl} remain`,
-        off,
+        "pcap/corrupt",
+        `invalid packet record at byte ${w.offset}: captured length ${caplen} is larger than the maximum of ${this.maxCaplen}`,
       );
     }
+    if (!w.ensure(hl + caplen)) {
+      if (!w.ended) return this.wait();
+      return this.fail(
+        "pcap/truncated",
+        `truncated packet record at byte ${w.offset}: header says ${caplen} bytes, ${w.available - hl} remain`,
+      );
+    }
+    const dv = w.dv;
+    const off = w.pos;
     const start = off + hl;
-    this.offset = start + caplen;
+    w.skip(hl + caplen);
     return {
-      data: this.bytes.subarray(start, start + Math.min(caplen, this.keep)),
+      data: w.buf.subarray(start, start + Math.min(caplen, this.keep)),
       origLen: dv.getUint32(off + 12, le),
       tsSec: dv.getUint32(off, le),
       tsNsec: dv.getUint32(off + 4, le) * this.fracToNs,
@@ -112,12 +137,17 @@ class PcapCursor implements CaptureCursor {
     };
   }
 
-  private fail(message: string, offset: number): undefined {
-    this.error = byteError("pcap/truncated", message, offset);
+  private wait(): undefined {
+    if (!this.error) this.waiting = true;
+    return undefined;
+  }
+
+  private fail(code: string, message: string): undefined {
+    this.error = byteError(code, message, this.w.offset);
     return undefined;
   }
 }
 
-export function openPcap(bytes: Uint8Array, littleEndian: boolean, magic: number): CaptureCursor {
-  return new PcapCursor(bytes, littleEndian, magic);
+export function openPcap(w: ByteWindow, littleEndian: boolean, magic: number): CaptureCursor {
+  return new PcapCursor(w, littleEndian, magic);
 }

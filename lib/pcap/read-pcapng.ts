@@ -4,8 +4,9 @@
  * Interface Description Blocks declare link types and timestamp units; packets come in Enhanced,
  * Simple or (obsolete) Packet Blocks. Everything else is skipped by its length.
  */
-import type { CaptureCursor } from "./cursor";
+import type { ByteWindow, CaptureCursor } from "./cursor";
 import { byteError } from "./cursor";
+import { maxSnaplenForDlt, PCAPNG_MAX_BLOCK, pcapngMaxBlock } from "./limits";
 import { linkTypeToDlt } from "./linktypes";
 import { MICROSECONDS, splitTimestamp, tsOut, tsScaleFromResolution, type TsScale } from "./timestamp";
 import type { PlaygroundError } from "../errors";
@@ -53,54 +54,69 @@ class PcapngCursor implements CaptureCursor {
   readonly interfaces: CaptureInterface[] = [];
   nanosecond = false;
   error: PlaygroundError | undefined;
-  offset = 0;
+  waiting = false;
 
-  private readonly dv: DataView;
   private le = true;
   private section: SectionInterface[] = [];
+  /** The longest block this section may hold (grows with interfaces whose records may be larger). */
+  private maxBlock = PCAPNG_MAX_BLOCK;
 
-  constructor(private readonly bytes: Uint8Array) {
-    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const le = sectionIsLittleEndian(bytes, 0);
+  constructor(private readonly w: ByteWindow) {
+    const le = w.ensure(12) ? sectionIsLittleEndian(w.buf, w.pos) : undefined;
     this.le = le !== false;
     this.byteOrder = le === false ? "big" : "little";
   }
 
+  get offset(): number {
+    return this.w.offset;
+  }
+
   next(): CapturedPacket | undefined {
-    const bytes = this.bytes;
-    const dv = this.dv;
-    const total = bytes.length;
-    while (this.offset < total && !this.error) {
-      const off = this.offset;
-      const remain = total - off;
-      if (remain < 12) return this.fail("pcapng/truncated", `truncated block header at byte ${off}: 12 bytes needed, ${remain} remain`, off);
-      const type = dv.getUint32(off, this.le);
+    this.waiting = false;
+    const w = this.w;
+    while (!this.error) {
+      if (!w.ensure(12)) {
+        const remain = w.available;
+        if (!w.ended) return this.wait();
+        if (remain === 0) return undefined;
+        return this.fail("pcapng/truncated", `truncated block header at byte ${w.offset}: 12 bytes needed, ${remain} remain`);
+      }
+      const at = w.offset;
+      const type = w.dv.getUint32(w.pos, this.le);
       if (type === PCAPNG_SHB) {
-        const le = sectionIsLittleEndian(bytes, off);
-        if (le === undefined) return this.fail("pcapng/corrupt", `section header at byte ${off} has no valid byte-order magic`, off);
+        const le = sectionIsLittleEndian(w.buf, w.pos);
+        if (le === undefined) return this.fail("pcapng/corrupt", `section header at byte ${at} has no valid byte-order magic`);
         this.le = le;
+        this.maxBlock = PCAPNG_MAX_BLOCK;
       }
       const le = this.le;
-      const len = dv.getUint32(off + 4, le);
+      const len = w.dv.getUint32(w.pos + 4, le);
       if (len < 12 || len % 4 !== 0) {
-        return this.fail("pcapng/corrupt", `block at byte ${off} has invalid length ${len} (must be a multiple of 4, at least 12)`, off);
+        return this.fail("pcapng/corrupt", `block at byte ${at} has invalid length ${len} (must be a multiple of 4, at least 12)`);
       }
-      if (len > remain) {
-        return this.fail("pcapng/truncated", `truncated block at byte ${off}: header says ${len} bytes, ${remain} remain`, off);
+      if (len > this.maxBlock) {
+        return this.fail("pcapng/corrupt", `block at byte ${at} is ${len} bytes, larger than the maximum of ${this.maxBlock}`);
       }
+      if (!w.ensure(len)) {
+        if (!w.ended) return this.wait();
+        return this.fail("pcapng/truncated", `truncated block at byte ${at}: header says ${len} bytes, ${w.available} remain`);
+      }
+      const dv = w.dv;
+      const bytes = w.buf;
+      const off = w.pos;
       const trailer = dv.getUint32(off + len - 4, le);
       if (trailer !== len) {
-        return this.fail("pcapng/corrupt", `block at byte ${off}: length ${len} in header but ${trailer} in trailer`, off);
+        return this.fail("pcapng/corrupt", `block at byte ${at}: length ${len} in header but ${trailer} in trailer`);
       }
-      this.offset = off + len;
+      w.skip(len);
       switch (type) {
         case BT_EPB: {
-          if (len < 32) return this.tooShort(off, "enhanced packet", len, 32);
-          const ifc = this.iface(dv.getUint32(off + 8, le), off);
+          if (len < 32) return this.tooShort(at, "enhanced packet", len, 32);
+          const ifc = this.iface(dv.getUint32(off + 8, le), at);
           if (!ifc) return undefined;
           const caplen = dv.getUint32(off + 20, le);
           if (caplen > len - 32) {
-            return this.fail("pcapng/corrupt", `enhanced packet block at byte ${off}: captured length ${caplen} exceeds the block (${len - 32} bytes of data)`, off);
+            return this.fail("pcapng/corrupt", `enhanced packet block at byte ${at}: captured length ${caplen} exceeds the block (${len - 32} bytes of data)`, at);
           }
           const tsSec = splitTimestamp(dv.getUint32(off + 12, le), dv.getUint32(off + 16, le), ifc.scale);
           const start = off + 28;
@@ -115,8 +131,8 @@ class PcapngCursor implements CaptureCursor {
           };
         }
         case BT_SPB: {
-          if (len < 16) return this.tooShort(off, "simple packet", len, 16);
-          const ifc = this.iface(0, off);
+          if (len < 16) return this.tooShort(at, "simple packet", len, 16);
+          const ifc = this.iface(0, at);
           if (!ifc) return undefined;
           const origLen = dv.getUint32(off + 8, le);
           let caplen = Math.min(origLen, len - 16);
@@ -133,12 +149,12 @@ class PcapngCursor implements CaptureCursor {
           };
         }
         case BT_PB: {
-          if (len < 32) return this.tooShort(off, "packet", len, 32);
-          const ifc = this.iface(dv.getUint16(off + 8, le), off);
+          if (len < 32) return this.tooShort(at, "packet", len, 32);
+          const ifc = this.iface(dv.getUint16(off + 8, le), at);
           if (!ifc) return undefined;
           const caplen = dv.getUint32(off + 20, le);
           if (caplen > len - 32) {
-            return this.fail("pcapng/corrupt", `packet block at byte ${off}: captured length ${caplen} exceeds the block (${len - 32} bytes of data)`, off);
+            return this.fail("pcapng/corrupt", `packet block at byte ${at}: captured length ${caplen} exceeds the block (${len - 32} bytes of data)`, at);
           }
           const tsSec = splitTimestamp(dv.getUint32(off + 12, le), dv.getUint32(off + 16, le), ifc.scale);
           const start = off + 28;
@@ -153,15 +169,15 @@ class PcapngCursor implements CaptureCursor {
           };
         }
         case PCAPNG_SHB:
-          if (len < 28) return this.tooShort(off, "section header", len, 28);
+          if (len < 28) return this.tooShort(at, "section header", len, 28);
           if (dv.getUint16(off + 12, le) !== 1) {
-            return this.fail("pcapng/version", `section header at byte ${off}: unsupported pcapng major version ${dv.getUint16(off + 12, le)}`, off);
+            return this.fail("pcapng/version", `section header at byte ${at}: unsupported pcapng major version ${dv.getUint16(off + 12, le)}`, at);
           }
           this.section = [];
           break;
         case BT_IDB:
-          if (len < 20) return this.tooShort(off, "interface description", len, 20);
-          if (!this.readInterface(off, len)) return undefined;
+          if (len < 20) return this.tooShort(at, "interface description", len, 20);
+          if (!this.readInterface(bytes, off, len, at)) return undefined;
           break;
         default:
           // Name resolution, statistics, decryption secrets, custom blocks: not needed for filtering.
@@ -171,8 +187,14 @@ class PcapngCursor implements CaptureCursor {
     return undefined;
   }
 
-  private readInterface(off: number, len: number): boolean {
-    const dv = this.dv;
+  private wait(): undefined {
+    if (!this.error) this.waiting = true;
+    return undefined;
+  }
+
+  /** The IDB at index `off` of `bytes` (file offset `at`). */
+  private readInterface(bytes: Uint8Array, off: number, len: number, at: number): boolean {
+    const dv = this.w.dv;
     const le = this.le;
     const linkType = dv.getUint16(off + 8, le);
     const snaplen = dv.getUint32(off + 12, le);
@@ -188,11 +210,11 @@ class PcapngCursor implements CaptureCursor {
       if (code === OPT_ENDOFOPT) break;
       const v = p + 4;
       if (v + olen > end) {
-        this.fail("pcapng/corrupt", `interface description block at byte ${off}: option ${code} at byte ${p} runs past the block`, off);
+        this.fail("pcapng/corrupt", `interface description block at byte ${at}: option ${code} at byte ${at + p - off} runs past the block`, at);
         return false;
       }
-      if (code === IF_NAME) name = utf8.decode(this.bytes.subarray(v, v + olen)).replace(/\0+$/, "");
-      else if (code === IF_TSRESOL && olen >= 1) tsresol = this.bytes[v]!;
+      if (code === IF_NAME) name = utf8.decode(bytes.subarray(v, v + olen)).replace(/\0+$/, "");
+      else if (code === IF_TSRESOL && olen >= 1) tsresol = bytes[v]!;
       else if (code === IF_TSOFFSET && olen >= 8) offsetSec = Number(dv.getBigInt64(v, le));
       p = v + ((olen + 3) & ~3);
     }
@@ -201,6 +223,7 @@ class PcapngCursor implements CaptureCursor {
     const itf: CaptureInterface = { linkType, dlt, snaplen, tsResolutionNs: scale.nsPerUnit };
     if (name !== undefined) itf.name = name;
     if (scale.nsPerUnit < 1000) this.nanosecond = true;
+    this.maxBlock = Math.max(this.maxBlock, pcapngMaxBlock(maxSnaplenForDlt(dlt)));
     this.section.push({ globalIndex: this.interfaces.length, linkType, dlt, snaplen, scale });
     this.interfaces.push(itf);
     return true;
@@ -218,12 +241,12 @@ class PcapngCursor implements CaptureCursor {
     return this.fail("pcapng/corrupt", `${what} block at byte ${off} is ${len} bytes, at least ${min} needed`, off);
   }
 
-  private fail(code: string, message: string, offset: number): undefined {
+  private fail(code: string, message: string, offset: number = this.w.offset): undefined {
     this.error = byteError(code, message, offset);
     return undefined;
   }
 }
 
-export function openPcapng(bytes: Uint8Array): CaptureCursor {
-  return new PcapngCursor(bytes);
+export function openPcapng(w: ByteWindow): CaptureCursor {
+  return new PcapngCursor(w);
 }

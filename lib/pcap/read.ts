@@ -5,10 +5,10 @@
  */
 import { PlaygroundError, isPlaygroundError } from "../errors";
 import type { CaptureCursor } from "./cursor";
-import { byteError } from "./cursor";
+import { ByteWindow, byteError } from "./cursor";
 import { openPcap, sniffPcap } from "./read-pcap";
 import { openPcapng, sectionIsLittleEndian, sniffPcapng } from "./read-pcapng";
-import type { CaptureReadResult, CapturedPacket } from "./types";
+import type { CaptureInterface, CaptureReadResult, CapturedPacket } from "./types";
 
 export type { CaptureCursor } from "./cursor";
 
@@ -16,21 +16,96 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
 }
 
-/** Opens a pull reader; throws PlaygroundError ("pcap/format", offset 0) if this is not a capture. */
+/**
+ * An incremental reader: `push` chunks as they arrive, `next` packets as they complete, `end` when
+ * the input is over. The browser pushes the whole file once; Node pushes what each read returns.
+ * Input that is not a capture is refused (PlaygroundError "pcap/format", offset 0) as soon as its
+ * first bytes are in, and no record is waited for beyond the bounds libpcap sets (lib/pcap/limits).
+ */
+export class CaptureStream implements CaptureCursor {
+  private readonly w = new ByteWindow();
+  private inner: CaptureCursor | undefined;
+  private idle = false;
+
+  push(chunk: Uint8Array): this {
+    if (!(chunk instanceof Uint8Array)) {
+      throw new PlaygroundError("pcap/format", "capture input must be a Uint8Array", { kind: "byte", offset: this.w.offset + this.w.available });
+    }
+    this.w.push(chunk);
+    return this;
+  }
+
+  end(): this {
+    this.w.end();
+    return this;
+  }
+
+  get format(): "pcap" | "pcapng" {
+    return this.inner?.format ?? "pcap";
+  }
+  get byteOrder(): "little" | "big" {
+    return this.inner?.byteOrder ?? "little";
+  }
+  get interfaces(): CaptureInterface[] {
+    return this.inner?.interfaces ?? NO_INTERFACES;
+  }
+  get nanosecond(): boolean {
+    return this.inner?.nanosecond ?? false;
+  }
+  get error(): PlaygroundError | undefined {
+    return this.inner?.error;
+  }
+  get offset(): number {
+    return this.inner?.offset ?? this.w.offset;
+  }
+  get waiting(): boolean {
+    return this.inner ? this.inner.waiting : this.idle;
+  }
+
+  /** True once the format is known; throws if the first bytes are not a capture's. */
+  detect(): boolean {
+    if (this.inner) return true;
+    const w = this.w;
+    const head = w.ensure(Math.min(12, w.available)) ? w.buf.subarray(w.pos, w.pos + 12) : EMPTY;
+    if (head.length < 4 && !w.ended) return false;
+    const pcap = sniffPcap(head);
+    if (pcap) {
+      this.inner = openPcap(w, pcap.littleEndian, pcap.magic);
+      return true;
+    }
+    if (sniffPcapng(head)) {
+      if (head.length < 12 && !w.ended) return false;
+      if (head.length >= 12 && sectionIsLittleEndian(head, 0) === undefined) {
+        throw byteError("pcap/format", "not a capture: pcapng section header without a valid byte-order magic", 0);
+      }
+      this.inner = openPcapng(w);
+      return true;
+    }
+    const what = head.length === 0 ? "the input is empty" : `it starts with ${hex(head)}`;
+    throw byteError("pcap/format", `not a pcap or pcapng capture: ${what}`, 0);
+  }
+
+  next(): CapturedPacket | undefined {
+    this.idle = false;
+    if (!this.detect()) {
+      this.idle = true;
+      return undefined;
+    }
+    return this.inner!.next();
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const NO_INTERFACES: CaptureInterface[] = [];
+
+/** Opens a pull reader over a whole capture; throws PlaygroundError ("pcap/format", offset 0) if this is not a capture. */
 export function openCapture(bytes: Uint8Array): CaptureCursor {
   if (!(bytes instanceof Uint8Array)) {
     throw new PlaygroundError("pcap/format", "capture input must be a Uint8Array", { kind: "byte", offset: 0 });
   }
-  const pcap = sniffPcap(bytes);
-  if (pcap) return openPcap(bytes, pcap.littleEndian, pcap.magic);
-  if (sniffPcapng(bytes)) {
-    if (bytes.length >= 12 && sectionIsLittleEndian(bytes, 0) === undefined) {
-      throw byteError("pcap/format", "not a capture: pcapng section header without a valid byte-order magic", 0);
-    }
-    return openPcapng(bytes);
-  }
-  const what = bytes.length === 0 ? "the input is empty" : `it starts with ${hex(bytes)}`;
-  throw byteError("pcap/format", `not a pcap or pcapng capture: ${what}`, 0);
+  const stream = new CaptureStream().push(bytes).end();
+  stream.detect();
+  return stream;
 }
 
 /** Reads the whole capture into memory (packet data stays a view into `bytes`). */

@@ -148,3 +148,46 @@ describe("hand-built pcapng that libpcap reads", () => {
     });
   }
 });
+
+describe("records and blocks longer than libpcap allows", () => {
+  /** A pcap file of snaplen 65535 with one record declaring `caplen` bytes, all present. */
+  function pcapWithRecord(caplen: number): Uint8Array {
+    const header = writePcap([], { linkType: 1, snaplen: 65535 });
+    const out = new Uint8Array(header.length + 16 + caplen);
+    out.set(header);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(header.length + 8, caplen, true);
+    dv.setUint32(header.length + 12, caplen, true);
+    for (let i = 0; i < caplen; i++) out[header.length + 16 + i] = (i * 7) & 0xff;
+    return out;
+  }
+
+  it("pcap: beyond 262144 bytes both refuse the record; below it both cut it to the file's snaplen", () => {
+    const huge = pcapWithRecord(300_000);
+    expect(tcpdump(huge).stderr).toMatch(/invalid packet capture length 300000/);
+    const r = readCapture(huge);
+    expect(r.packets).toEqual([]);
+    expect(r.error?.code).toBe("pcap/corrupt");
+    expect(r.error?.position).toEqual({ kind: "byte", offset: 24 });
+
+    const long = pcapWithRecord(200_000);
+    const t = tcpdump(long);
+    expect(t.packets.length).toBe(1);
+    expect(ours(long, false)).toEqual(t.packets.map(({ ts, hex }) => ({ ts, hex })));
+  });
+
+  it("pcapng: a block over 16 MiB is refused by both at its header", () => {
+    const head = concat(shb("le"), idb("le", 1, 0));
+    const len = 20 * 1024 * 1024;
+    const bytes = new Uint8Array(head.length + len);
+    bytes.set(head);
+    const dv = new DataView(bytes.buffer);
+    dv.setUint32(head.length, 6, true);
+    dv.setUint32(head.length + 4, len, true);
+    dv.setUint32(bytes.length - 4, len, true);
+    expect(tcpdump(bytes).stderr).toMatch(/block size 20971520 > maximum 16777216/);
+    const r = readCapture(bytes);
+    expect(r.error?.code).toBe("pcapng/corrupt");
+    expect(r.error?.position).toEqual({ kind: "byte", offset: head.length });
+  });
+});

@@ -6,7 +6,8 @@
 import type { CbpfInsn } from "../cbpf/insn";
 import type { Assembled, ContextSpec } from "../ebpf";
 import { kprobeSkbContext } from "../ebpf";
-import type { Target, TranslateResult } from "../translate/types";
+import { PlaygroundError } from "../errors";
+import { TARGETS, type Target, type TranslateResult } from "../translate/types";
 
 /** What the pipeline needs from the verifier emulator. */
 export interface EmulationResult {
@@ -38,15 +39,29 @@ export function networkOffset(dlt: number): number {
   }
 }
 
-/** The context a translated program of `target` sees for one captured frame. */
-export function contextFor(target: Target, packet: Uint8Array, dlt: number): ContextSpec {
+/**
+ * The context a translated program of `target` sees for one captured frame, the same for the
+ * page, the CLI and the agent. Contexts model a live capture: socket and tc programs see the frame
+ * from its MAC header (as on an AF_PACKET socket) and skb->len is the length on the wire, which is
+ * what `ld #pktlen` means to libpcap; a kprobe's sk_buff carries the same len. XDP only has the
+ * captured bytes (a documented divergence, lib/translate/divergences.ts).
+ */
+export function contextFor(target: Target, packet: Uint8Array, dlt: number, wireLen: number = packet.length): ContextSpec {
   const networkOffsetBytes = networkOffset(dlt);
   switch (target) {
     case "xdp":
       return { kind: "xdp", packet };
     case "kprobe":
-      return kprobeSkbContext({ packet, networkOffset: networkOffsetBytes });
+      return kprobeSkbContext({ packet, networkOffset: networkOffsetBytes, len: wireLen });
     default:
-      return { kind: target, packet, dataOffset: 0, networkOffset: networkOffsetBytes };
+      return { kind: target, packet, dataOffset: 0, networkOffset: networkOffsetBytes, fields: { len: wireLen >>> 0 } };
   }
+}
+
+/** A target named on a command line or in a message, checked. */
+export function targetOf(name: string): Target {
+  if (!(TARGETS as readonly string[]).includes(name)) {
+    throw new PlaygroundError("run/target", `unknown target "${name}" (${TARGETS.join(", ")})`);
+  }
+  return name as Target;
 }

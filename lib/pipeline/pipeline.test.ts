@@ -43,6 +43,14 @@ describe("runPipeline", () => {
     const s = state("ip", packets.slice(0, 3).map((p, i) => ({ ...p, dlt: i === 1 ? 101 : 1 })));
     const r = runPipeline(s);
     expect(Array.from(r.verdicts.cbpf.runs)).toEqual([RunStatus.Ok, RunStatus.Skipped, RunStatus.Ok]);
+    // Given the filter compiled for the other link type too, every packet is judged by its own.
+    const raw = parseProgram(tcpdump(["-y", "RAW", "-ddd", "ip"]));
+    const both = runPipeline({ ...s, programs: [{ dlt: 101, cbpf: { ok: true, insns: raw } }] });
+    for (const v of [both.verdicts.cbpf, both.verdicts.ebpf]) expect(Array.from(v.runs)).toEqual([RunStatus.Ok, RunStatus.Ok, RunStatus.Ok]);
+    expect(Array.from(both.verdicts.ebpf.values)).toEqual(Array.from(both.verdicts.cbpf.values));
+    const refused = runPipeline({ ...s, programs: [{ dlt: 101, cbpf: { ok: false, error: "no such primitive" } }] });
+    expect(Array.from(refused.verdicts.cbpf.runs)).toEqual([RunStatus.Ok, RunStatus.Error, RunStatus.Ok]);
+    expect(refused.verdicts.cbpf.firstError).toMatch(/DLT 101: no such primitive/);
     const bad = runPipeline({ ...s, cbpf: { ok: false, error: "syntax error" } });
     expect(bad.cbpf).toBeNull();
     expect(bad.compileError).toBe("syntax error");

@@ -15,8 +15,9 @@ import { slotOfLine } from "../verifier/log-analyze";
 import { parseLog } from "../verifier/log-parse";
 import type { Engines } from "./engines";
 import { defaultEngines } from "./default-engines";
-import type { CbpfView, EbpfView, EngineVerdicts, PipelinePacket, PipelineResult, PipelineState, TraceView } from "./types";
-import { cbpfVerdicts, ebpfVerdicts, emptyVerdicts, findMismatches } from "./verdicts";
+import { cbpfJudge, ebpfJudge, type PacketJudge } from "./judge";
+import type { CbpfView, CompiledFilter, EbpfView, EngineVerdicts, PipelinePacket, PipelineResult, PipelineState, TraceView } from "./types";
+import { emptyVerdicts, findMismatches, judgeVerdicts, memoJudges, type JudgeFor } from "./verdicts";
 
 const now = (): number => globalThis.performance?.now() ?? Date.now();
 const messageOf = (e: unknown): string => (isPlaygroundError(e) || e instanceof Error ? e.message : String(e));
@@ -175,6 +176,51 @@ function translateStage(insns: readonly CbpfInsn[], target: Target, engines: Eng
   return { ebpf, trace, program: t.program };
 }
 
+/** The program of each link type the state has one for; the shown link type's first. */
+export function linkPrograms(state: Pick<PipelineState, "dlt" | "cbpf" | "programs">): Map<number, CompiledFilter> {
+  const links = new Map<number, CompiledFilter>([[state.dlt, state.cbpf]]);
+  for (const l of state.programs ?? []) if (!links.has(l.dlt)) links.set(l.dlt, l.cbpf);
+  return links;
+}
+
+/** Identifies a set of link programs by content, for the verdict cache. */
+function linksKey(links: ReadonlyMap<number, CompiledFilter>): string {
+  let s = "";
+  for (const [dlt, c] of links) s += `${dlt}=${c.ok ? programKey(c.insns) : `!${c.error}`}|`;
+  return s;
+}
+
+function cbpfJudges(links: ReadonlyMap<number, CompiledFilter>): JudgeFor {
+  return memoJudges((dlt) => {
+    const c = links.get(dlt);
+    if (!c) return undefined;
+    return c.ok ? cbpfJudge(c.insns) : `the filter does not compile for DLT ${dlt}: ${c.error}`;
+  });
+}
+
+function ebpfJudges(links: ReadonlyMap<number, CompiledFilter>, target: Target, cache: PipelineCache, engines: Engines): JudgeFor {
+  return memoJudges((dlt) => {
+    const c = links.get(dlt);
+    if (!c) return undefined;
+    if (!c.ok) return `the filter does not compile for DLT ${dlt}: ${c.error}`;
+    const insns = c.insns;
+    const tr = cache.translation.get(`${target}|${programKey(insns)}`, () => translateStage(insns, target, engines));
+    return tr.program ? ebpfJudge(tr.program, target) : (tr.ebpf.message ?? "no translated program");
+  });
+}
+
+/** The verdicts of every packet by the cBPF program of its link type; the column fails if the shown program cannot run. */
+function cbpfRun(links: ReadonlyMap<number, CompiledFilter>, dlt: number, shown: readonly CbpfInsn[], packets: readonly PipelinePacket[]): EngineVerdicts {
+  let judge: PacketJudge;
+  try {
+    judge = cbpfJudge(shown);
+  } catch (e) {
+    return emptyVerdicts(packets.length, "error", messageOf(e));
+  }
+  const others = cbpfJudges(links);
+  return judgeVerdicts((d) => (d === dlt ? judge : others(d)), packets);
+}
+
 /** The message of eBPF verdicts not computed yet (see RunOptions.skipEbpfVerdicts). */
 export const PENDING = "pending";
 
@@ -211,16 +257,17 @@ export function runPipeline(state: PipelineState, opts: RunOptions = {}): Pipeli
   const t2 = now();
   timings.translate = t2 - t1;
   const pid = cache.packetsId(state.packets);
-  const cv = cache.verdicts.get(`c|${pid}|${state.dlt}|${key}`, () => cbpfVerdicts(insns, state.packets, state.dlt));
+  const links = linkPrograms(state);
+  const lkey = linksKey(links);
+  const cv = cache.verdicts.get(`c|${pid}|${lkey}`, () => cbpfRun(links, state.dlt, insns, state.packets));
   const t3 = now();
   timings.cbpfRun = t3 - t2;
   let ev: EngineVerdicts;
   if (tr.program === null) ev = emptyVerdicts(n, "unavailable", tr.ebpf.message);
   else {
-    const program = tr.program;
-    const vkey = `e|${pid}|${state.dlt}|${tkey}`;
+    const vkey = `e|${pid}|${state.target}|${lkey}`;
     if (opts.skipEbpfVerdicts) ev = cache.verdicts.peek(vkey) ?? emptyVerdicts(n, "unavailable", PENDING);
-    else ev = cache.verdicts.get(vkey, () => ebpfVerdicts(program, state.target, state.packets, state.dlt));
+    else ev = cache.verdicts.get(vkey, () => judgeVerdicts(ebpfJudges(links, state.target, cache, engines), state.packets));
   }
   const t4 = now();
   timings.ebpfRun = t4 - t3;
@@ -240,9 +287,9 @@ export function runEbpfVerdicts(state: PipelineState, opts: RunOptions = {}): En
   const tkey = `${state.target}|${key}`;
   const tr = cache.translation.get(tkey, () => translateStage(insns, state.target, engines));
   if (tr.program === null) return emptyVerdicts(n, "unavailable", tr.ebpf.message);
-  const program = tr.program;
   const pid = cache.packetsId(state.packets);
-  return cache.verdicts.get(`e|${pid}|${state.dlt}|${tkey}`, () => ebpfVerdicts(program, state.target, state.packets, state.dlt));
+  const links = linkPrograms(state);
+  return cache.verdicts.get(`e|${pid}|${state.target}|${linksKey(links)}`, () => judgeVerdicts(ebpfJudges(links, state.target, cache, engines), state.packets));
 }
 
 /** The translated program for the debugger (from the cache when the panes already showed it). */
@@ -273,8 +320,9 @@ export function ebpfVerdictJob(state: PipelineState, opts: RunOptions = {}): Ver
   const tkey = `${state.target}|${programKey(insns)}`;
   const tr = cache.translation.get(tkey, () => translateStage(insns, state.target, engines));
   if (tr.program === null) return finished(emptyVerdicts(n, "unavailable", tr.ebpf.message));
-  const program = tr.program;
-  const vkey = `e|${cache.packetsId(state.packets)}|${state.dlt}|${tkey}`;
+  const links = linkPrograms(state);
+  const vkey = `e|${cache.packetsId(state.packets)}|${state.target}|${linksKey(links)}`;
+  const judges = ebpfJudges(links, state.target, cache, engines);
   const known = cache.verdicts.peek(vkey);
   if (known) return finished(known);
   const out = emptyVerdicts(n, "ok");
@@ -286,7 +334,7 @@ export function ebpfVerdictJob(state: PipelineState, opts: RunOptions = {}): Ver
     advance(maxPackets: number): boolean {
       if (next >= n) return true;
       const end = Math.min(n, next + maxPackets);
-      const part = ebpfVerdicts(program, state.target, state.packets.slice(next, end), state.dlt);
+      const part = judgeVerdicts(judges, state.packets.slice(next, end));
       if (part.status !== "ok") {
         Object.assign(out, emptyVerdicts(n, part.status, part.message));
         next = n;

@@ -19,13 +19,27 @@ export interface PipelinePacket {
 /** What libpcap said about the filter (compiled on the server). */
 export type CompiledFilter = { ok: true; insns: readonly CbpfInsn[] } | { ok: false; error: string };
 
+/** The filter compiled for one link type. */
+export interface LinkProgram {
+  dlt: number;
+  cbpf: CompiledFilter;
+}
+
 export interface PipelineState {
   filter: string;
+  /** The link type the panes show the program for. */
   dlt: number;
   snaplen: number;
   optimize: boolean;
   target: Target;
+  /** The filter compiled for `dlt`. */
   cbpf: CompiledFilter;
+  /**
+   * The filter compiled for the capture's other link types. Each packet is judged by the program
+   * of its own link type, as `run` and libpcap do for a pcapng with interfaces of several link
+   * types; packets of a link type with no program here are skipped.
+   */
+  programs?: readonly LinkProgram[];
   packets: readonly PipelinePacket[];
 }
 

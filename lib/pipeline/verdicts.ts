@@ -1,15 +1,11 @@
 /**
- * Running every packet through each engine. cBPF uses lib/cbpf's compiled filter (libpcap
- * semantics, the same answers as `tcpdump -r`); eBPF runs the translated program in the
- * interpreter with the target's context. One pass per engine, no allocation per packet beyond
- * what a context needs.
+ * Running every packet through each engine (lib/pipeline/judge): cBPF with libpcap semantics (the
+ * same answers as `tcpdump -r`), eBPF as the translated program in the interpreter with the
+ * target's context. One pass per engine, each packet judged by its own link type's program, no
+ * allocation per packet beyond what a context needs.
  */
-import { compileFilter } from "../cbpf";
-import type { CbpfInsn } from "../cbpf/insn";
-import { createRunner, type Assembled } from "../ebpf";
 import { isPlaygroundError } from "../errors";
-import type { Target } from "../translate/types";
-import { contextFor } from "./engines";
+import type { PacketJudge } from "./judge";
 import { RunStatus, type EngineVerdicts, type PipelinePacket } from "./types";
 
 export function emptyVerdicts(count: number, status: EngineVerdicts["status"], message?: string): EngineVerdicts {
@@ -20,25 +16,38 @@ export function emptyVerdicts(count: number, status: EngineVerdicts["status"], m
 
 const messageOf = (e: unknown): string => (isPlaygroundError(e) || e instanceof Error ? e.message : String(e));
 
-export function cbpfVerdicts(insns: readonly CbpfInsn[], packets: readonly PipelinePacket[], dlt: number): EngineVerdicts {
+/**
+ * What judges each link type's packets: a judge, or why there is none (the filter does not compile
+ * or translate for that link type). Packets of a link type without an entry are skipped.
+ */
+export type JudgeFor = (dlt: number) => PacketJudge | string | undefined;
+
+/** Every packet through the judge of its own link type. */
+export function judgeVerdicts(judgeFor: JudgeFor, packets: readonly PipelinePacket[]): EngineVerdicts {
   const n = packets.length;
   const out = emptyVerdicts(n, "ok");
-  let filter: (p: Uint8Array, wireLen?: number) => number;
-  try {
-    filter = compileFilter(insns);
-  } catch (e) {
-    return emptyVerdicts(n, "error", messageOf(e));
-  }
   const { values, runs } = out;
   let matched = 0;
+  let lastDlt = NaN;
+  let judge: PacketJudge | string | undefined;
   for (let i = 0; i < n; i++) {
     const p = packets[i]!;
-    if (p.dlt !== dlt) {
+    if (p.dlt !== lastDlt) {
+      lastDlt = p.dlt;
+      judge = judgeFor(p.dlt);
+    }
+    if (judge === undefined) {
       runs[i] = RunStatus.Skipped;
       continue;
     }
+    if (typeof judge === "string") {
+      runs[i] = RunStatus.Error;
+      out.errors++;
+      out.firstError ??= judge;
+      continue;
+    }
     try {
-      const v = filter(p.data, p.origLen);
+      const v = judge(p);
       values[i] = v;
       runs[i] = RunStatus.Ok;
       if (v !== 0) matched++;
@@ -52,44 +61,20 @@ export function cbpfVerdicts(insns: readonly CbpfInsn[], packets: readonly Pipel
   return out;
 }
 
-export function ebpfVerdicts(program: Assembled, target: Target, packets: readonly PipelinePacket[], dlt: number): EngineVerdicts {
-  const n = packets.length;
-  const out = emptyVerdicts(n, "ok");
-  let runner;
-  try {
-    runner = createRunner(program, target, { maxSteps: 100_000 });
-  } catch (e) {
-    return emptyVerdicts(n, "error", messageOf(e));
-  }
-  const { values, runs } = out;
-  let matched = 0;
-  for (let i = 0; i < n; i++) {
-    const p = packets[i]!;
-    if (p.dlt !== dlt) {
-      runs[i] = RunStatus.Skipped;
-      continue;
-    }
+/** A JudgeFor that makes each link type's judge once, on first use, and remembers why it could not. */
+export function memoJudges(make: (dlt: number) => PacketJudge | string | undefined): JudgeFor {
+  const made = new Map<number, PacketJudge | string | undefined>();
+  return (dlt) => {
+    if (made.has(dlt)) return made.get(dlt);
+    let j: PacketJudge | string | undefined;
     try {
-      // XDP and tc programs may write packet data; translated filters never do, and the
-      // interpreter bounds every write to the buffer it was given.
-      const r = runner.run(contextFor(target, p.data, dlt));
-      if (r.fault) {
-        runs[i] = RunStatus.Error;
-        out.errors++;
-        out.firstError ??= r.fault.message;
-        continue;
-      }
-      values[i] = r.retval >>> 0;
-      runs[i] = RunStatus.Ok;
-      if (r.retval !== 0) matched++;
+      j = make(dlt);
     } catch (e) {
-      runs[i] = RunStatus.Error;
-      out.errors++;
-      out.firstError ??= messageOf(e);
+      j = messageOf(e);
     }
-  }
-  out.matched = matched;
-  return out;
+    made.set(dlt, j);
+    return j;
+  };
 }
 
 /** Packets on which both engines ran and disagree, or where one ran and the other failed. */

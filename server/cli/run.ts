@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { parseArgs, stringFlag, boolFlag, UsageError } from "./args";
 import { filterFromPositionals, parseNetmask, TARGETS } from "./compile";
-import { runCapture, type Engine } from "../run-capture";
+import { runCapture, type Engine, type RunOutcome } from "../run-capture";
+import { fileChunks } from "../capture-file";
 
 const SPEC = {
   pcap: { value: true },
@@ -27,21 +28,32 @@ export async function runCommand(argv: string[]): Promise<number> {
   const target = stringFlag(args, "target") ?? "socket";
   const json = boolFlag(args, "json");
 
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
+  const cannotRead = (e: unknown): number => {
     process.stderr.write(`bpf-playground: cannot read ${file}: ${(e as NodeJS.ErrnoException).message}\n`);
     return 1;
+  };
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "r");
+  } catch (e) {
+    return cannotRead(e);
   }
-  const outcome = await runCapture({
-    filter: filterFromPositionals(args.positionals),
-    capture: bytes,
-    engine,
-    target,
-    optimize: !boolFlag(args, "no-optimize"),
-    netmask: parseNetmask(stringFlag(args, "netmask")),
-  });
+  // Read as it is judged: a bad header is refused after the first chunk, and memory does not
+  // grow with the file.
+  let outcome: RunOutcome;
+  try {
+    outcome = await runCapture({
+      filter: filterFromPositionals(args.positionals),
+      capture: fileChunks(handle),
+      engine,
+      target,
+      optimize: !boolFlag(args, "no-optimize"),
+      netmask: parseNetmask(stringFlag(args, "netmask")),
+    });
+  } catch (e) {
+    if (typeof (e as NodeJS.ErrnoException).code === "string" && (e as NodeJS.ErrnoException).syscall) return cannotRead(e);
+    throw e;
+  }
   if (!outcome.ok) {
     process.stderr.write(`bpf-playground: ${outcome.error}\n`);
     return 1;

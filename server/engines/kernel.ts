@@ -32,7 +32,7 @@ import { kernelUnavailableReason } from "../kernel/kernel-info";
 import { closeFd } from "../native/libc";
 import { loadProgram } from "../kernel/load";
 import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
-import { targetOf } from "./ebpf";
+import { targetOf } from "../../lib/pipeline/engines";
 import type { EngineFactory, PacketVerdict } from "../run-capture";
 
 export const DLT_EN10MB = 1;

@@ -109,7 +109,7 @@ const kernelDiffers = (p: CbpfInsn[]) =>
       (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_ABS && i.k >>> 0 >= 0x80000000 && !isAnc(i)),
   );
 
-/** The kernel cBPF context matching the interpreter's default __sk_buff (server/engines/ebpf.ts). */
+/** The kernel cBPF context matching the interpreter's default __sk_buff (lib/pipeline/engines.ts contextFor). */
 const kernelCtx = (data: Uint8Array, wireLen: number): CbpfSkbContext => ({
   len: wireLen,
   protocol: data.length >= 14 ? (data[12]! << 8) | data[13]! : 0,

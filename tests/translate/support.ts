@@ -7,7 +7,7 @@ import { compileFilter, resolveDlt } from "../../server/native/libpcap";
 import { runFilter, type CbpfInsn } from "../../lib/cbpf";
 import { createRunner, type ContextSpec } from "../../lib/ebpf";
 import { divergencesFor, translate, type Target, type TranslateOptions, type TranslateResult } from "../../lib/translate";
-import { contextFor } from "../../server/engines/ebpf";
+import { contextFor } from "../../lib/pipeline/engines";
 
 export const ALL_TARGETS: readonly Target[] = ["socket", "tc", "xdp", "kprobe"];
 
@@ -19,7 +19,7 @@ export function compileOrThrow(filter: string, dlt: string | number = "EN10MB", 
 
 /** The translated program's return value on one packet (throws on an interpreter fault). */
 export function runTranslated(t: TranslateResult, data: Uint8Array, wireLen = data.length, ctx?: ContextSpec): number {
-  const r = createRunner(t.program, t.target).run(ctx ?? contextFor(t.target, data, wireLen));
+  const r = createRunner(t.program, t.target).run(ctx ?? contextFor(t.target, data, 1, wireLen));
   if (r.fault) throw new Error(`${t.target}: fault at slot ${r.fault.pc}: ${r.fault.message}`);
   return r.retval >>> 0;
 }

@@ -71,7 +71,7 @@ export function cbpfSession(insns: readonly CbpfInsn[], p: CapturedPacket, index
 }
 
 export function ebpfSession(program: Assembled, target: Target, p: CapturedPacket, index: number): DebugSession {
-  const m: Machine = createMachine(program, contextFor(target, p.data, p.dlt), { maxSteps: 100_000 });
+  const m: Machine = createMachine(program, contextFor(target, p.data, p.dlt, p.origLen), { maxSteps: 100_000 });
   let last: StepRecord | null = null;
   const refreshLast = () => {
     last = m.history[m.history.length - 1] ?? null;

@@ -53,6 +53,7 @@ function stateOf(input: RunInput): PipelineState {
     optimize: input.optimize,
     target: input.target,
     cbpf: { ok: true, insns: input.insns },
+    programs: input.programs,
     packets,
   };
 }

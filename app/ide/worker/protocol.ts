@@ -4,7 +4,7 @@
  */
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
 import type { DissectNode } from "../../../lib/dissect";
-import type { EngineVerdicts, PacketRow, PipelineResult, Target } from "../../../lib/pipeline";
+import type { EngineVerdicts, LinkProgram, PacketRow, PipelineResult, Target } from "../../../lib/pipeline";
 
 export interface RunInput {
   filter: string;
@@ -13,6 +13,8 @@ export interface RunInput {
   optimize: boolean;
   target: Target;
   insns: CbpfInsn[];
+  /** The same filter compiled for the capture's other link types (each packet is judged by its own). */
+  programs?: LinkProgram[];
 }
 
 export type Engine = "cbpf" | "ebpf";

@@ -198,6 +198,11 @@ export interface KprobeSkbOptions {
   readonly networkOffset?: number;
   /** Where skb->data points, relative to the MAC header. Default 0 (as on transmit/tc paths). */
   readonly dataOffset?: number;
+  /**
+   * skb->len, the packet's length from skb->data whether or not all of it is in the head buffer
+   * (a capture cut at its snaplen has fewer bytes than the wire had). Default: the bytes given.
+   */
+  readonly len?: number;
   readonly mark?: number;
   readonly priority?: number;
   readonly hash?: number;
@@ -223,7 +228,7 @@ export function buildKprobeSkb(opts: KprobeSkbOptions): { kernel: KernelSegments
   const skb = new Uint8Array(layout.size);
   const v = new DataView(skb.buffer);
   const linear = pkt.length - dataOff;
-  v.setUint32(layout.len, Math.max(0, linear), true);
+  v.setUint32(layout.len, opts.len === undefined ? Math.max(0, linear) : opts.len >>> 0, true);
   v.setUint32(layout.data_len, 0, true);
   v.setUint16(layout.mac_len, netOff, true);
   v.setUint16(layout.mac_header, headroom, true);
