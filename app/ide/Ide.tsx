@@ -13,10 +13,11 @@ import { listingContext } from "./monaco/context";
 import { CompileClient, type CompileParams, type CompileResponse } from "./compile-client";
 import { PipelineClient, type PacketDetail } from "./worker/client";
 import type { DebugCommand, DebugSnapshot, Engine, LoadedInfo, RunInput } from "./worker/protocol";
-import { programKey, type EngineVerdicts, type LinkProgram, type PipelineResult, type Target } from "../../lib/pipeline";
+import { programKey, type EngineVerdicts, type PipelineResult, type Target } from "../../lib/pipeline";
 import { decodeShare, encodeShare, SHARE_CAPTURE_LIMIT, shareLink } from "../../lib/pipeline/share";
 import type { CbpfInsn } from "../../lib/cbpf/insn";
 import { linkStore } from "./link-store";
+import { useLinkPrograms } from "./hooks/use-link-programs";
 import { Split } from "./layout/Split";
 import { PaneBoundary } from "./layout/PaneBoundary";
 import { clearLayout, loadJson, loadString, saveJson, saveString } from "./layout/storage";
@@ -119,9 +120,6 @@ export default function Ide() {
   const [settings, setSettings] = useState<Settings>(() => validSettings(loadJson<Partial<Settings>>("settings", {})));
   const [compiled, setCompiled] = useState<{ params: CompileParams; response: CompileResponse } | null>(null);
   const [good, setGood] = useState<Good | null>(null);
-  /** The filter compiled for the capture's other link types, by DLT (a pcapng may have several). */
-  const [otherLinks, setOtherLinks] = useState<ReadonlyMap<number, { params: CompileParams; response: CompileResponse }>>(() => new Map());
-  const linkCompilers = useRef(new Map<number, CompileClient>());
   const [result, setResult] = useState<PipelineResult | null>(null);
   const [capture, setCapture] = useState<(LoadedInfo & { key: number }) | null>(null);
   const [loading, setLoading] = useState<{ name: string; progress: number } | null>(null);
@@ -287,35 +285,16 @@ export default function Ide() {
     compiler.current?.request({ filter: settings.filter, dlt: settings.dlt, snaplen: settings.snaplen, optimize: settings.optimize });
   }, [settings]);
 
-  // The other link types of the capture get the same filter compiled for them, each by its own
-  // client (its own session, so their requests never supersede the main one's).
-  const otherDlts = useMemo(() => (capture?.dlts ?? []).filter((d) => d !== good?.params.dlt), [capture?.dlts, good?.params.dlt]);
-  useEffect(() => {
-    if (!good) return;
-    for (const dlt of otherDlts) {
-      let cc = linkCompilers.current.get(dlt);
-      if (!cc) {
-        cc = new CompileClient((params, response) => setOtherLinks((m) => new Map(m).set(params.dlt, { params, response })));
-        linkCompilers.current.set(dlt, cc);
-      }
-      cc.request({ ...good.params, dlt });
-    }
-  }, [good, otherDlts]);
+  const programs = useLinkPrograms(good?.params ?? null, capture?.dlts);
 
   useEffect(() => {
     const c = client.current;
     if (!c || !good) return;
     const p = good.params;
-    const programs: LinkProgram[] = [];
-    for (const dlt of otherDlts) {
-      const o = otherLinks.get(dlt);
-      if (!o || o.params.filter !== p.filter || o.params.snaplen !== p.snaplen || o.params.optimize !== p.optimize) continue;
-      programs.push({ dlt, cbpf: o.response.ok ? { ok: true, insns: o.response.insns } : { ok: false, error: o.response.error } });
-    }
     runSeq.current++;
     note(`run ${runSeq.current} ${JSON.stringify(p.filter)}`);
     c.run(runSeq.current, { filter: p.filter, dlt: p.dlt, snaplen: p.snaplen, optimize: p.optimize, target: settings.target, insns: good.insns, programs });
-  }, [good, settings.target, clientReady, otherDlts, otherLinks]);
+  }, [good, settings.target, clientReady, programs]);
 
   const filterError: FilterError | null = useMemo(() => {
     if (!compiled || compiled.response.ok || compiled.params.filter !== settings.filter) return null;
