@@ -111,6 +111,13 @@ export class IsolatePool {
     return this.#workers.size;
   }
 
+  /** Workers running a request right now. */
+  get busy(): number {
+    let n = 0;
+    for (const w of this.#workers) if (w.task !== null) n++;
+    return n;
+  }
+
   /** Process ids of the live workers (for tests and diagnostics). */
   pids(): number[] {
     return [...this.#workers].flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { release } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../server/agent/server";
-import { AgentClient, fromBase64, toBase64, type StreamMessage } from "../../lib/protocol";
+import { AgentClient, fromBase64, toBase64, PROTOCOL_VERSION, type StreamMessage } from "../../lib/protocol";
 import { generateMix } from "../../lib/craft";
 import { loadProgram } from "../../server/kernel/load";
 import { closeFd } from "../../server/native/libc";
@@ -34,7 +34,7 @@ describeKernel("agent: kernel operations through the client", () => {
   });
 
   it("says hello with its limits and reports this kernel", async () => {
-    expect(client.hello).toMatchObject({ protocol: 1, agent: expect.stringContaining("agent") });
+    expect(client.hello).toMatchObject({ protocol: PROTOCOL_VERSION, agent: expect.stringContaining("agent") });
     const k = await client.request("kernelInfo", {});
     expect(k.release).toBe(release());
     expect(k.root).toBe(true);
