@@ -12,7 +12,7 @@ import type { Target } from "../../lib/translate";
 import type { Attachment } from "../kernel/attach";
 import type { CounterMap, DemoNet, EventRing } from "./backend";
 import type { ProgramTable } from "./program-ops";
-import { buildCounting, classicOf } from "./programs";
+import type { CountingSource } from "./programs";
 import { fail, type Scope } from "./scope";
 import { AttachmentStream } from "./stream";
 
@@ -109,10 +109,12 @@ export class AttachmentTable {
       owned.push(() => counters.close());
       const ring = backend.createRing(l.ringBytes);
       owned.push(() => ring.close());
-      const { cbpf, built, r } = await this.scope.jobs.run({ id, op: "attach" }, l.budgets.attachMs, async (job) => {
-        const src = p.source;
-        const cbpf = handleCbpf ?? (await classicOf(backend, src.kind === "filter" ? { ...src, kind: "filter" } : { kind: "cbpf", insns: (src as { insns: string }).insns }, job))!.cbpf;
-        const built = buildCounting(backend, cbpf, target, { countersFd: counters.fd, eventsFd: ring.fd, sampleBytes }, hook);
+      const src = p.source;
+      const source: CountingSource = handleCbpf ? { kind: "classic", cbpf: handleCbpf } : src.kind === "filter" ? { ...src, kind: "filter" } : { kind: "cbpf", insns: (src as { insns: string }).insns };
+      const layout = target === "kprobe" ? backend.skbLayout() : null;
+      if (target === "kprobe" && !layout) throw fail("agent/btf", "attaching the kprobe target needs the kernel's BTF (/sys/kernel/btf/vmlinux) to find skb->dev");
+      const { built, r } = await this.scope.jobs.run({ id, op: "attach" }, l.budgets.attachMs, async (job) => {
+        const built = await backend.buildCounting({ source, target, plan: { countersFd: counters.fd, eventsFd: ring.fd, sampleBytes }, hook, layout }, job());
         const r = await backend.loadProgram(
           {
             insns: built.insns,
@@ -125,7 +127,7 @@ export class AttachmentTable {
           job(),
           [counters.fd, ring.fd],
         );
-        return { cbpf, built, r };
+        return { built, r };
       });
       if (!r.ok) {
         throw fail("kernel/verifier", `the kernel rejected the counting program (${r.errnoName}):\n${r.log}`);
@@ -196,7 +198,7 @@ export class AttachmentTable {
         progId,
         linkId,
         sampleBytes,
-        translation: { cbpfInsns: cbpf.length, ebpfSlots: built.translated.program.slots, notes: [...built.translated.notes] },
+        translation: built.translation!,
       };
     } catch (e) {
       cleanup();

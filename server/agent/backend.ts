@@ -15,6 +15,9 @@ import { skbLayout, type SkbLayout } from "../kernel/btf";
 import { DemoNetwork, type TrafficOptions, type TrafficRun } from "../kernel/netns";
 import type { ProgKind } from "../kernel/prog-types";
 import type { PacketRun } from "../kernel/packet-runner";
+import type { ProgramSource } from "../../lib/protocol";
+import type { ResultSpec, Target } from "../../lib/translate";
+import type { BuiltSummary, CountingHook, CountingPlan, CountingSource } from "./programs";
 import { IsolatePool } from "../isolate/pool";
 
 export interface Counters {
@@ -43,6 +46,23 @@ export interface EventRing {
 export interface Job {
   budgetMs: number;
   signal: AbortSignal;
+}
+
+/** What `load` builds: a source compiled (libpcap) and translated for a target. */
+export interface BuildSpec {
+  source: ProgramSource;
+  target: Target;
+  result?: ResultSpec;
+}
+
+/** What `attach` builds: the counting program, maps named by the caller's fds. */
+export interface CountingSpec {
+  source: CountingSource;
+  target: Target;
+  plan: CountingPlan;
+  hook: CountingHook;
+  /** From skbLayout(), for the kprobe target's device check. */
+  layout: SkbLayout | null;
 }
 
 export interface TestRunSpec {
@@ -82,6 +102,9 @@ export interface KernelBackend {
   kernelInfo(): KernelInfo;
   compileFilter(opts: CompileFilterOptions, job: Job): Promise<CompileFilterResult>;
   resolveDlt(nameOrNumber: string | number): number;
+  /** Compiles (libpcap) and translates (lib/translate, seconds for thousands of instructions). */
+  buildProgram(spec: BuildSpec, job: Job): Promise<BuiltSummary>;
+  buildCounting(spec: CountingSpec, job: Job): Promise<BuiltSummary>;
   /**
    * A loaded program's fd belongs to the caller. `mapFds`: the caller's map fds the program's
    * ld_imm64 instructions name (the worker borrows them and renumbers the instructions).
@@ -149,6 +172,8 @@ export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
     kernelInfo: () => kernelInfo(),
     compileFilter: async (o, job) => (await isolates().run("compile", o, job)).result,
     resolveDlt,
+    buildProgram: async (spec, job) => (await isolates().run("buildProgram", spec, job)).result,
+    buildCounting: async (spec, job) => (await isolates().run("buildCounting", spec, job)).result,
     loadProgram: async (o, job, mapFds = []) => {
       const { result, fds } = await isolates().run("load", { ...o, mapFds: [...mapFds] }, { ...job, fds: [...mapFds] });
       return result.ok ? { ...result, fd: fds[0]! } : result;

@@ -70,7 +70,7 @@ export const DEFAULT_LIMITS: AgentLimits = {
   packetsPerRun: LIMITS.packetsPerRun,
   packetBytes: LIMITS.packetBytes,
   runsPerRequest: 20_000_000,
-  budgets: { compileMs: 180_000, loadMs: 240_000, inspectMs: 60_000, testRunMs: 60_000, attachMs: 240_000 },
+  budgets: { compileMs: 300_000, loadMs: 300_000, inspectMs: 60_000, testRunMs: 60_000, attachMs: 300_000 },
   kernelJobsPerConnection: 2,
   queuedJobsPerConnection: 32,
   workers: 4,

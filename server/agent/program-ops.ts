@@ -10,7 +10,7 @@ import type { ParamsOf, ResultOf } from "../../lib/protocol";
 import type { ResultSpec, Target } from "../../lib/translate";
 import type { ProgKind } from "../kernel/prog-types";
 import { fail, type Scope } from "./scope";
-import { buildForLoad, compileSpec, verdictOf } from "./programs";
+import { compileSpec, verdictOf } from "./programs";
 
 export interface ProgramEntry {
   fd: number;
@@ -75,16 +75,14 @@ export class ProgramTable {
     const result = p.result as ResultSpec | undefined;
     const name = progName(p.target, p.name);
     const { built, r } = await this.scope.jobs.run({ id, op: "load" }, limits.budgets.loadMs, async (job) => {
-      const built = await buildForLoad(backend, p.program, p.target, job, result);
+      const built = await backend.buildProgram({ source: p.program, target: p.target, ...(result ? { result } : {}) }, job());
       const r = await backend.loadProgram(
         { insns: built.insns, type: built.kind, logLevel: (p.logLevel ?? 1) as 0 | 1 | 2, stats: p.stats ?? false, name, maxLogSize: limits.logBytes },
         job(),
       );
       return { built, r };
     });
-    const translation = built.translated && built.cbpf
-      ? { cbpfInsns: built.cbpf.length, ebpfSlots: built.translated.program.slots, notes: [...built.translated.notes] }
-      : undefined;
+    const translation = built.translation ?? undefined;
     const stats = { ...r.stats };
     if (!r.ok) {
       return { outcome: "rejected", errno: r.errno, errnoName: r.errnoName, log: r.log, logTruncated: r.logTruncated, stats, ...(translation ? { translation } : {}) };

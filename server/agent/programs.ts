@@ -111,6 +111,28 @@ export async function buildForLoad(backend: KernelBackend, source: ProgramSource
   return { insns: encodeProgram(translated.program.raw), kind: target, cbpf: classic.cbpf, dlt: classic.dlt, translated };
 }
 
+/** What the agent keeps of a build (a worker makes it; the full TranslateResult stays there). */
+export interface BuiltSummary {
+  insns: Uint8Array;
+  kind: ProgKind;
+  /** The classic program it came from (null for raw eBPF). */
+  cbpf: CbpfInsn[] | null;
+  dlt: number;
+  translation: { cbpfInsns: number; ebpfSlots: number; notes: string[] } | null;
+  attachFunc?: string;
+}
+
+export function summarize(b: { insns: Uint8Array; kind: ProgKind; translated: TranslateResult | null; attachFunc?: string }, cbpf: CbpfInsn[] | null, dlt: number): BuiltSummary {
+  const translation = b.translated && cbpf ? { cbpfInsns: cbpf.length, ebpfSlots: b.translated.program.slots, notes: [...b.translated.notes] } : null;
+  return { insns: b.insns, kind: b.kind, cbpf, dlt, translation, ...(b.attachFunc ? { attachFunc: b.attachFunc } : {}) };
+}
+
+/** What `attach` counts: a program it already has, or a source to compile. */
+export type CountingSource = { kind: "classic"; cbpf: CbpfInsn[] } | Extract<ProgramSource, { kind: "filter" | "cbpf" }>;
+
+/** The skb hook of the kprobe target, as buildCounting takes it. */
+export type CountingHook = { kind: "kprobe" | "raw_tp" | "fentry"; function?: string; ifindex: number } | null;
+
 /** tcx: continue with the next program or the stack, whatever the filter said. */
 export const TCX_NEXT = -1;
 export const XDP_PASS = 2;
@@ -138,7 +160,7 @@ export function buildCounting(
   cbpf: readonly CbpfInsn[],
   target: Target,
   plan: CountingPlan,
-  hook: { kind: "kprobe" | "raw_tp" | "fentry"; function?: string; ifindex: number } | null,
+  hook: CountingHook,
 ): { insns: Uint8Array; kind: ProgKind; translated: TranslateResult; attachFunc?: string } {
   const action = target === "xdp" ? XDP_PASS : target === "tc" ? TCX_NEXT : 0;
   const result: ResultSpec = { kind: "count", countersMapFd: plan.countersFd, eventsMapFd: plan.eventsFd, sampleBytes: plan.sampleBytes, action };

@@ -10,6 +10,9 @@ import { loadProgram, type LoadOptions, type LoadResult } from "../kernel/load";
 import { dumpProgram, type ProgDump } from "../kernel/inspect";
 import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
 import type { ProgKind } from "../kernel/prog-types";
+import type { BuildSpec, CountingSpec, KernelBackend } from "../agent/backend";
+import { buildCounting, buildForLoad, classicOf, summarize, type BuiltSummary } from "../agent/programs";
+import { resolveDlt } from "../native/libpcap";
 import { compileForPage, type CompileRequest, type CompileResponse } from "../web/page-compile";
 
 export interface Output<R> {
@@ -42,7 +45,27 @@ function renumberMapFds(insns: Uint8Array, parentFds: readonly number[], mine: r
   return out;
 }
 
+/** The agent's build steps run here with the in-process libpcap; nothing else of a backend is used. */
+function localBackend(layout: CountingSpec["layout"] = null): KernelBackend {
+  return { compileFilter: async (o: CompileFilterOptions) => compileFilter(o), resolveDlt, skbLayout: () => layout } as unknown as KernelBackend;
+}
+/** Inside one worker call the budget is the pool's: the steps themselves are not bounded again. */
+const unbounded = () => ({ budgetMs: 0, signal: new AbortController().signal });
+
 export const OPERATIONS = {
+  /** The agent's `load` build: libpcap's compile of a filter, then the translation for the target. */
+  buildProgram: async (args: BuildSpec): Promise<Output<BuiltSummary>> => {
+    const b = await buildForLoad(localBackend(), args.source, args.target, unbounded, args.result);
+    return { result: summarize(b, b.cbpf, b.dlt) };
+  },
+  /** The agent's `attach` build: the counting program (maps named by the parent's fds, fixed at load). */
+  buildCounting: async (args: CountingSpec): Promise<Output<BuiltSummary>> => {
+    const backend = localBackend(args.layout);
+    const src = args.source;
+    const classic = src.kind === "classic" ? { cbpf: src.cbpf, dlt: 1 } : (await classicOf(backend, src, unbounded))!;
+    const b = buildCounting(backend, classic.cbpf, args.target, args.plan, args.hook);
+    return { result: summarize(b, classic.cbpf, classic.dlt) };
+  },
   /** libpcap's pcap_compile: untrusted filter text reaches a native library only here. */
   compile: (args: CompileFilterOptions): Output<CompileFilterResult> => ({ result: compileFilter(args) }),
   /** The page's compile: libpcap's program, or its error placed on the text. */
