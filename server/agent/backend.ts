@@ -124,6 +124,8 @@ export interface KernelBackend {
   closeFd(fd: number): void;
   /** The worker processes (tests and diagnostics): their pids and how many are running work. */
   workers?(): { pids: number[]; busy: number };
+  /** Starts a worker now, so the first request does not wait for one (about a second). */
+  warmUp?(): void;
   /** Stops the worker processes. */
   close?(): Promise<void>;
 }
@@ -190,6 +192,7 @@ export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
     ifindex: (name) => ifNameToIndex(name),
     closeFd,
     workers: () => ({ pids: pool?.pids() ?? [], busy: pool?.busy ?? 0 }),
+    warmUp: () => isolates().warmUp(),
     close: async () => {
       const p = pool;
       pool = null;

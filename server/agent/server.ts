@@ -109,7 +109,10 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
   });
 
   function accept(ws: WebSocket): void {
-    backend ??= realBackend({ workers: limits.workers });
+    if (!backend) {
+      backend = realBackend({ workers: limits.workers });
+      backend.warmUp?.();
+    }
     const conn = new Connection(
       {
         send: (text) => ws.send(text),
