@@ -1,4 +1,4 @@
-/** hello and kernelInfo: what the agent allows and what this kernel offers. Neither does kernel work on the event loop beyond kernelInfo's cached probes. */
+/** hello and kernelInfo: what the agent allows, and what this kernel offers (kernelInfo's probe loads run once and are cached). */
 import { PROTOCOL_VERSION, type ParamsOf, type ResultOf } from "../../lib/protocol";
 import { fail, type ConnectionContext } from "./scope";
 
