@@ -46,7 +46,7 @@ export class AgentRequestError extends PlaygroundError {
   constructor(
     code: string,
     message: string,
-    readonly details: { op?: string; path?: string; errno?: number; errnoName?: string } = {},
+    readonly details: { op?: string; path?: string; errno?: number; errnoName?: string; budgetMs?: number } = {},
   ) {
     super(code, message);
   }
@@ -202,7 +202,7 @@ export class AgentClient {
       }
       case "error": {
         const p = m.id !== null ? this.#pending.get(m.id) : undefined;
-        const err = new AgentRequestError(m.code, m.message, { op: m.op, path: m.path, errno: m.errno, errnoName: m.errnoName });
+        const err = new AgentRequestError(m.code, m.message, { op: m.op, path: m.path, errno: m.errno, errnoName: m.errnoName, budgetMs: m.budgetMs });
         if (p && m.id !== null) this.#settle(m.id, p, err);
         else this.unsolicitedErrors.push({ code: m.code, message: m.message, path: m.path });
         return;

@@ -205,6 +205,7 @@ export function encodeError(e: Omit<ErrorMessage, "type">): string {
   if (e.path !== undefined) out.path = e.path;
   if (e.errno !== undefined) out.errno = e.errno;
   if (e.errnoName !== undefined) out.errnoName = e.errnoName;
+  if (e.budgetMs !== undefined) out.budgetMs = e.budgetMs;
   return JSON.stringify(out);
 }
 

@@ -36,7 +36,8 @@ import {
   type ObjectOf,
 } from "./schema";
 
-export const PROTOCOL_VERSION = 1;
+/** 2: hello reports time budgets and kernel-job slots; "agent/budget" errors carry budgetMs; compile returns programs of any length. */
+export const PROTOCOL_VERSION = 2;
 
 /** Hard bounds of the protocol itself (the agent may set lower ones; `hello` reports them). */
 export const LIMITS = {
@@ -133,6 +134,11 @@ export const OPS = {
         packetBytes: count,
         runsPerRequest: count,
         trafficJobsPerConnection: count,
+        /** Wall-clock budget of each kind of kernel work; past it the work is stopped ("agent/budget"). */
+        budgetsMs: obj({ compile: count, load: count, inspect: count, testRun: count, attach: count }),
+        /** Requests doing kernel work at once per connection, and how many more may wait for a slot. */
+        kernelJobsPerConnection: count,
+        queuedJobsPerConnection: count,
         /**
          * Bytes the agent buffers for this connection at most: a message that would go past it
          * closes the connection (1008); a single larger reply comes back as agent/reply-too-large.
@@ -172,9 +178,10 @@ export const OPS = {
     request: filterFields,
     result: obj({
       dlt: count,
-      insns: arr(obj({ code: int(0, 0xffff), jt: int(0, 255), jf: int(0, 255), k: u32 }), { max: 4096 }),
+      /** libpcap sets no length limit (unoptimized, thousands of hosts give tens of thousands). */
+      insns: arr(obj({ code: int(0, 0xffff), jt: int(0, 255), jf: int(0, 255), k: u32 }), { max: 1 << 20 }),
       /** As `tcpdump -d` prints it. */
-      text: str({ max: 1 << 20 }),
+      text: str({ max: 64 << 20 }),
     }),
   },
   load: {
@@ -398,6 +405,8 @@ export const errorMessage = obj({
   path: opt(str({ max: 1024 })),
   errno: opt(count),
   errnoName: opt(str({ max: 64 })),
+  /** For "agent/budget": the budget the request exceeded. */
+  budgetMs: opt(count),
 });
 
 export const streamEvent = obj({

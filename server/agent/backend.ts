@@ -3,19 +3,22 @@
  * the demo network. The agent reaches the kernel only through a backend, so tests can hand it a
  * spy and prove that refused connections and malformed messages never got this far.
  */
-import { compileFilter, resolveDlt, type CompileFilterOptions, type CompileFilterResult } from "../native/libpcap";
+import { resolveDlt, type CompileFilterOptions, type CompileFilterResult } from "../native/libpcap";
 import { closeFd } from "../native/libc";
 import { ifNameToIndex } from "../native/libc";
 import type { LoadOptions, LoadResult } from "../kernel/load";
-import { progInfo, dumpProgram, type ProgInfo, type ProgDump } from "../kernel/inspect";
+import { progInfo, type ProgInfo, type ProgDump } from "../kernel/inspect";
 import { kernelInfo, type KernelInfo } from "../kernel/kernel-info";
 import { ArrayMap, RingBuffer } from "../kernel/maps";
 import { attachXdp, attachTcx, attachSocketFilter, attachKprobe, attachRawTracepoint, attachFentry, linkInfo, type Attachment, type LinkInfo, type XdpMode } from "../kernel/attach";
 import { skbLayout, type SkbLayout } from "../kernel/btf";
 import { DemoNetwork, type TrafficOptions, type TrafficRun } from "../kernel/netns";
 import type { ProgKind } from "../kernel/prog-types";
-import { loadProgram } from "../kernel/load";
-import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
+import type { PacketRun } from "../kernel/packet-runner";
+import type { ProgramSource } from "../../lib/protocol";
+import type { ResultSpec, Target } from "../../lib/translate";
+import type { BuiltSummary, CountingHook, CountingPlan, CountingSource } from "./programs";
+import { IsolatePool } from "../isolate/pool";
 
 export interface Counters {
   total: number;
@@ -39,9 +42,37 @@ export interface EventRing {
   close(): void;
 }
 
-export interface TestRunner {
-  run(packet: Uint8Array, linkType: number, repeat?: number): PacketRun;
-  close(): void;
+/**
+ * How a piece of kernel work is bounded: the request's remaining time and its connection's
+ * signal. Work past either is stopped (its worker process killed), not merely abandoned.
+ */
+export interface Job {
+  budgetMs: number;
+  signal: AbortSignal;
+}
+
+/** What `load` builds: a source compiled (libpcap) and translated for a target. */
+export interface BuildSpec {
+  source: ProgramSource;
+  target: Target;
+  result?: ResultSpec;
+}
+
+/** What `attach` builds: the counting program, maps named by the caller's fds. */
+export interface CountingSpec {
+  source: CountingSource;
+  target: Target;
+  plan: CountingPlan;
+  hook: CountingHook;
+  /** From skbLayout(), for the kprobe target's device check. */
+  layout: SkbLayout | null;
+}
+
+export interface TestRunSpec {
+  kind: ProgKind;
+  packets: Uint8Array[];
+  linkType: number;
+  repeat: number;
 }
 
 export type AttachSpec =
@@ -65,14 +96,26 @@ export interface DemoNet {
   down(): Promise<void>;
 }
 
+/**
+ * The asynchronous methods (libpcap's compile, BPF_PROG_LOAD, the dumps, BPF_PROG_TEST_RUN) are
+ * the ones that can block for seconds or minutes; the real backend runs them in isolated worker
+ * processes, never on the agent's event loop. The rest are single quick syscalls.
+ */
 export interface KernelBackend {
   kernelInfo(): KernelInfo;
-  compileFilter(opts: CompileFilterOptions): CompileFilterResult;
+  compileFilter(opts: CompileFilterOptions, job: Job): Promise<CompileFilterResult>;
   resolveDlt(nameOrNumber: string | number): number;
-  loadProgram(opts: LoadOptions): LoadResult;
+  /** Compiles (libpcap) and translates (lib/translate, seconds for thousands of instructions). */
+  buildProgram(spec: BuildSpec, job: Job): Promise<BuiltSummary>;
+  buildCounting(spec: CountingSpec, job: Job): Promise<BuiltSummary>;
+  /**
+   * A loaded program's fd belongs to the caller. `mapFds`: the caller's map fds the program's
+   * ld_imm64 instructions name (the worker borrows them and renumbers the instructions).
+   */
+  loadProgram(opts: LoadOptions, job: Job, mapFds?: readonly number[]): Promise<LoadResult>;
   progInfo(fd: number): ProgInfo;
-  dumpProgram(fd: number): ProgDump;
-  testRunner(fd: number, kind: ProgKind): TestRunner;
+  dumpProgram(fd: number, job: Job): Promise<ProgDump>;
+  testRun(fd: number, spec: TestRunSpec, job: Job): Promise<PacketRun[]>;
   createCounters(): CounterMap;
   createRing(size: number): EventRing;
   attach(spec: AttachSpec): Attachment;
@@ -82,6 +125,12 @@ export interface KernelBackend {
   /** 0 when there is no such interface (in the agent's own namespace). */
   ifindex(name: string): number;
   closeFd(fd: number): void;
+  /** The worker processes (tests and diagnostics): their pids and how many are running work. */
+  workers?(): { pids: number[]; busy: number };
+  /** Starts a worker now, so the first request does not wait for one (about a second). */
+  warmUp?(): void;
+  /** Stops the worker processes. */
+  close?(): Promise<void>;
 }
 
 function counterMap(): CounterMap {
@@ -121,16 +170,28 @@ function attach(spec: AttachSpec): Attachment {
   }
 }
 
-/** The real machine. */
-export function realBackend(): KernelBackend {
+export interface RealBackendOptions {
+  /** Worker processes for kernel work, shared by every connection (default 4). */
+  workers?: number;
+}
+
+/** The real machine; the blocking work runs in a pool of worker processes, started on first use. */
+export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
+  let pool: IsolatePool | null = null;
+  const isolates = () => (pool ??= new IsolatePool({ name: "kernel", maxWorkers: opts.workers ?? 4, warmWorkers: 1 }));
   return {
     kernelInfo: () => kernelInfo(),
-    compileFilter,
+    compileFilter: async (o, job) => (await isolates().run("compile", o, job)).result,
     resolveDlt,
-    loadProgram: (opts) => loadProgram(opts),
+    buildProgram: async (spec, job) => (await isolates().run("buildProgram", spec, job)).result,
+    buildCounting: async (spec, job) => (await isolates().run("buildCounting", spec, job)).result,
+    loadProgram: async (o, job, mapFds = []) => {
+      const { result, fds } = await isolates().run("load", { ...o, mapFds: [...mapFds] }, { ...job, fds: [...mapFds] });
+      return result.ok ? { ...result, fd: fds[0]! } : result;
+    },
     progInfo,
-    dumpProgram,
-    testRunner: (fd, kind) => new PacketRunner(fd, kind),
+    dumpProgram: async (fd, job) => (await isolates().run("dump", {}, { ...job, fds: [fd] })).result,
+    testRun: async (fd, spec, job) => (await isolates().run("testRun", spec, { ...job, fds: [fd] })).result,
     createCounters: counterMap,
     createRing: eventRing,
     attach,
@@ -139,6 +200,13 @@ export function realBackend(): KernelBackend {
     demoUp: () => DemoNetwork.up(),
     ifindex: (name) => ifNameToIndex(name),
     closeFd,
+    workers: () => ({ pids: pool?.pids() ?? [], busy: pool?.busy ?? 0 }),
+    warmUp: () => isolates().warmUp(),
+    close: async () => {
+      const p = pool;
+      pool = null;
+      await p?.close();
+    },
   };
 }
 

@@ -1,5 +1,32 @@
-/** The agent's per-connection bounds, so one client (or a runaway UI) cannot exhaust the machine. */
+/**
+ * The agent's per-connection bounds, so one client (or a runaway UI) cannot exhaust the machine.
+ *
+ * Counts bound memory; time is bounded by budgets. Every request that does kernel or native work
+ * (compile, load, inspect, testRun, attach) runs in a worker process, off the event loop, and has
+ * a wall-clock budget from the moment it starts (after waiting for its connection's slot). Past it
+ * the worker is killed (the verifier and BPF_PROG_TEST_RUN stop on a fatal signal) and the reply is
+ * an "agent/budget" error naming the request. So the longest any request can take is its budget,
+ * whatever the counts allow: a testRun of 10,000 packets x repeat on a 131,071-slot program could
+ * otherwise run for half an hour. `hello` reports all of these.
+ */
 import { LIMITS } from "../../lib/protocol";
+
+/** Wall-clock budgets per operation, in milliseconds. */
+export interface AgentBudgets {
+  /**
+   * libpcap's compile. Unoptimized, 3,000 OR'ed hosts take about 47 s on a quiet machine
+   * (tcpdump -O takes as long: it is the same library), so the budget leaves room for a busy one.
+   */
+  compileMs: number;
+  /** A load, including compiling its filter: the verifier needs about 51 s for a 10M-iteration loop at log_level 2. */
+  loadMs: number;
+  /** bpf_prog_info with the xlated and JIT dumps and their disassembly. */
+  inspectMs: number;
+  /** All the packets x repeat of one testRun. */
+  testRunMs: number;
+  /** Compile, translate, load and attach the counting program. */
+  attachMs: number;
+}
 
 export interface AgentLimits {
   /** Largest message answered with an error instead of being read (bytes). */
@@ -13,8 +40,15 @@ export interface AgentLimits {
   trafficJobsPerConnection: number;
   packetsPerRun: number;
   packetBytes: number;
-  /** packets x repeat in one testRun: bounds how long one request can hold the event loop. */
+  /** packets x repeat in one testRun (its time is bounded by budgets.testRunMs). */
   runsPerRequest: number;
+  budgets: AgentBudgets;
+  /** Requests of one connection doing kernel work at once (each holds a worker; fewer than `workers`). */
+  kernelJobsPerConnection: number;
+  /** Such requests waiting for their connection's slot; beyond this they are refused ("agent/busy"). */
+  queuedJobsPerConnection: number;
+  /** Worker processes for kernel work, shared by all connections. */
+  workers: number;
   /** Largest verifier log kept (bytes); longer ones come back truncated and say so. */
   logBytes: number;
   /** Ring buffer per attachment (power of two, at least a page). */
@@ -50,6 +84,10 @@ export const DEFAULT_LIMITS: AgentLimits = {
   packetsPerRun: LIMITS.packetsPerRun,
   packetBytes: LIMITS.packetBytes,
   runsPerRequest: 20_000_000,
+  budgets: { compileMs: 300_000, loadMs: 300_000, inspectMs: 60_000, testRunMs: 60_000, attachMs: 300_000 },
+  kernelJobsPerConnection: 2,
+  queuedJobsPerConnection: 32,
+  workers: 4,
   logBytes: 16 << 20,
   ringBytes: 256 << 10,
   streamSoftBufferBytes: 1 << 20,

@@ -12,7 +12,7 @@ import { translate, type ResultSpec, type Target, type TranslateResult } from ".
 import { PlaygroundError } from "../../lib/errors";
 import { fromBase64 } from "../../lib/protocol/base64";
 import type { ProgramSource } from "../../lib/protocol";
-import type { KernelBackend } from "./backend";
+import type { Job, KernelBackend } from "./backend";
 import type { ProgKind } from "../kernel/prog-types";
 
 export const DLT_EN10MB = 1;
@@ -32,16 +32,19 @@ export interface CompiledFilter {
   insns: CbpfInsn[];
 }
 
-/** libpcap's compile; a filter it refuses is a PlaygroundError with libpcap's own message. */
-export function compileSpec(backend: KernelBackend, spec: FilterSpec): CompiledFilter {
+/** libpcap's compile (in a worker, within `job`); a filter it refuses is a PlaygroundError with libpcap's own message. */
+export async function compileSpec(backend: KernelBackend, spec: FilterSpec, job: () => Job): Promise<CompiledFilter> {
   const dlt = spec.dlt === undefined ? DLT_EN10MB : backend.resolveDlt(/^\d+$/.test(spec.dlt) ? Number(spec.dlt) : spec.dlt);
-  const r = backend.compileFilter({
-    filter: spec.filter,
-    dlt,
-    snaplen: spec.snaplen ?? 262144,
-    optimize: spec.optimize ?? true,
-    netmask: spec.netmask ?? DEFAULT_NETMASK,
-  });
+  const r = await backend.compileFilter(
+    {
+      filter: spec.filter,
+      dlt,
+      snaplen: spec.snaplen ?? 262144,
+      optimize: spec.optimize ?? true,
+      netmask: spec.netmask ?? DEFAULT_NETMASK,
+    },
+    job(),
+  );
   if (!r.ok) throw new PlaygroundError("libpcap/compile", r.error);
   if (r.insns.length === 0) throw new PlaygroundError("libpcap/compile", "libpcap produced an empty program");
   return { dlt, insns: r.insns };
@@ -85,10 +88,10 @@ export interface BuiltProgram {
   translated: TranslateResult | null;
 }
 
-export function classicOf(backend: KernelBackend, source: ProgramSource): { cbpf: CbpfInsn[]; dlt: number } | null {
+export async function classicOf(backend: KernelBackend, source: ProgramSource, job: () => Job): Promise<{ cbpf: CbpfInsn[]; dlt: number } | null> {
   switch (source.kind) {
     case "filter": {
-      const c = compileSpec(backend, source);
+      const c = await compileSpec(backend, source, job);
       return { cbpf: c.insns, dlt: c.dlt };
     }
     case "cbpf":
@@ -99,14 +102,36 @@ export function classicOf(backend: KernelBackend, source: ProgramSource): { cbpf
 }
 
 /** Builds a program for `load`: translated with `result` (default: return the cBPF value). */
-export function buildForLoad(backend: KernelBackend, source: ProgramSource, target: Target, result?: ResultSpec): BuiltProgram {
-  const classic = classicOf(backend, source);
+export async function buildForLoad(backend: KernelBackend, source: ProgramSource, target: Target, job: () => Job, result?: ResultSpec): Promise<BuiltProgram> {
+  const classic = await classicOf(backend, source, job);
   if (!classic) {
     return { insns: checkedRawEbpf((source as { insns: string }).insns), kind: target, cbpf: null, dlt: DLT_EN10MB, translated: null };
   }
   const translated = translate(classic.cbpf, { target, result: result ?? { kind: "return" } });
   return { insns: encodeProgram(translated.program.raw), kind: target, cbpf: classic.cbpf, dlt: classic.dlt, translated };
 }
+
+/** What the agent keeps of a build (a worker makes it; the full TranslateResult stays there). */
+export interface BuiltSummary {
+  insns: Uint8Array;
+  kind: ProgKind;
+  /** The classic program it came from (null for raw eBPF). */
+  cbpf: CbpfInsn[] | null;
+  dlt: number;
+  translation: { cbpfInsns: number; ebpfSlots: number; notes: string[] } | null;
+  attachFunc?: string;
+}
+
+export function summarize(b: { insns: Uint8Array; kind: ProgKind; translated: TranslateResult | null; attachFunc?: string }, cbpf: CbpfInsn[] | null, dlt: number): BuiltSummary {
+  const translation = b.translated && cbpf ? { cbpfInsns: cbpf.length, ebpfSlots: b.translated.program.slots, notes: [...b.translated.notes] } : null;
+  return { insns: b.insns, kind: b.kind, cbpf, dlt, translation, ...(b.attachFunc ? { attachFunc: b.attachFunc } : {}) };
+}
+
+/** What `attach` counts: a program it already has, or a source to compile. */
+export type CountingSource = { kind: "classic"; cbpf: CbpfInsn[] } | Extract<ProgramSource, { kind: "filter" | "cbpf" }>;
+
+/** The skb hook of the kprobe target, as buildCounting takes it. */
+export type CountingHook = { kind: "kprobe" | "raw_tp" | "fentry"; function?: string; ifindex: number } | null;
 
 /** tcx: continue with the next program or the stack, whatever the filter said. */
 export const TCX_NEXT = -1;
@@ -135,7 +160,7 @@ export function buildCounting(
   cbpf: readonly CbpfInsn[],
   target: Target,
   plan: CountingPlan,
-  hook: { kind: "kprobe" | "raw_tp" | "fentry"; function?: string; ifindex: number } | null,
+  hook: CountingHook,
 ): { insns: Uint8Array; kind: ProgKind; translated: TranslateResult; attachFunc?: string } {
   const action = target === "xdp" ? XDP_PASS : target === "tc" ? TCX_NEXT : 0;
   const result: ResultSpec = { kind: "count", countersMapFd: plan.countersFd, eventsMapFd: plan.eventsFd, sampleBytes: plan.sampleBytes, action };

@@ -48,6 +48,8 @@ export interface RunningAgent {
   readonly token: string;
   /** Open connections. */
   connectionCount(): number;
+  /** The kernel-work processes: their pids and how many are busy (empty until first used). */
+  workers(): { pids: number[]; busy: number };
   /** Connections refused at the upgrade, by HTTP status. */
   readonly refused: Map<number, number>;
   /** Closes every connection (releasing what each owns) and the listening socket. */
@@ -133,7 +135,10 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
   });
 
   function accept(ws: WebSocket): void {
-    backend ??= realBackend();
+    if (!backend) {
+      backend = realBackend({ workers: limits.workers });
+      backend.warmUp?.();
+    }
     // Everything sent to the client goes through its outbox, and every request is admitted by it.
     const outbox = new Outbox(ws, limits, log);
     const conn = new Connection(outbox, { backend, limits, allowedInterfaces: opts.allowedInterfaces ?? [], log });
@@ -177,12 +182,14 @@ export async function startAgent(opts: AgentOptions = {}): Promise<RunningAgent>
     token,
     refused,
     connectionCount: () => connections.size,
+    workers: () => backend?.workers?.() ?? { pids: [], busy: 0 },
     close() {
       closing ??= (async () => {
         const disposals = [...connections.values()].map((c) => c.dispose());
         for (const ws of connections.keys()) ws.terminate();
         connections.clear();
         await Promise.all(disposals);
+        if (!opts.backend) await backend?.close?.(); // the workers are the agent's only when it made the backend
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         await new Promise<void>((resolve) => server.close(() => resolve()));
       })();

@@ -6,6 +6,13 @@
  */
 import { fstatSync, openSync } from "node:fs";
 import { compileFilter, type CompileFilterOptions, type CompileFilterResult } from "../native/libpcap";
+import { loadProgram, type LoadOptions, type LoadResult } from "../kernel/load";
+import { dumpProgram, type ProgDump } from "../kernel/inspect";
+import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
+import type { ProgKind } from "../kernel/prog-types";
+import type { BuildSpec, CountingSpec, KernelBackend } from "../agent/backend";
+import { buildCounting, buildForLoad, classicOf, summarize, type BuiltSummary } from "../agent/programs";
+import { resolveDlt } from "../native/libpcap";
 import { compileForPage, type CompileRequest, type CompileResponse } from "../web/page-compile";
 
 export interface Output<R> {
@@ -14,11 +21,76 @@ export interface Output<R> {
   fds?: number[];
 }
 
+const BPF_LD_IMM64 = 0x18;
+const BPF_PSEUDO_MAP_FD = 1;
+const BPF_PSEUDO_MAP_VALUE = 2;
+
+/**
+ * A program built in the parent names its maps by the parent's fd numbers (ld_imm64 with
+ * src_reg BPF_PSEUDO_MAP_FD or _VALUE); here those maps are the borrowed duplicates, in the same
+ * order, so each such immediate is replaced by the worker's own number.
+ */
+function renumberMapFds(insns: Uint8Array, parentFds: readonly number[], mine: readonly number[]): Uint8Array {
+  const out = insns.slice();
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let off = 0; off + 16 <= out.length; off += 8) {
+    if (out[off] !== BPF_LD_IMM64) continue;
+    const src = out[off + 1]! >> 4;
+    if (src === BPF_PSEUDO_MAP_FD || src === BPF_PSEUDO_MAP_VALUE) {
+      const i = parentFds.indexOf(v.getInt32(off + 4, true));
+      if (i >= 0) v.setInt32(off + 4, mine[i]!, true);
+    }
+    off += 8; // the second slot
+  }
+  return out;
+}
+
+/** The agent's build steps run here with the in-process libpcap; nothing else of a backend is used. */
+function localBackend(layout: CountingSpec["layout"] = null): KernelBackend {
+  return { compileFilter: async (o: CompileFilterOptions) => compileFilter(o), resolveDlt, skbLayout: () => layout } as unknown as KernelBackend;
+}
+/** Inside one worker call the budget is the pool's: the steps themselves are not bounded again. */
+const unbounded = () => ({ budgetMs: 0, signal: new AbortController().signal });
+
 export const OPERATIONS = {
+  /** The agent's `load` build: libpcap's compile of a filter, then the translation for the target. */
+  buildProgram: async (args: BuildSpec): Promise<Output<BuiltSummary>> => {
+    const b = await buildForLoad(localBackend(), args.source, args.target, unbounded, args.result);
+    return { result: summarize(b, b.cbpf, b.dlt) };
+  },
+  /** The agent's `attach` build: the counting program (maps named by the parent's fds, fixed at load). */
+  buildCounting: async (args: CountingSpec): Promise<Output<BuiltSummary>> => {
+    const backend = localBackend(args.layout);
+    const src = args.source;
+    const classic = src.kind === "classic" ? { cbpf: src.cbpf, dlt: 1 } : (await classicOf(backend, src, unbounded))!;
+    const b = buildCounting(backend, classic.cbpf, args.target, args.plan, args.hook);
+    return { result: summarize(b, classic.cbpf, classic.dlt) };
+  },
   /** libpcap's pcap_compile: untrusted filter text reaches a native library only here. */
   compile: (args: CompileFilterOptions): Output<CompileFilterResult> => ({ result: compileFilter(args) }),
   /** The page's compile: libpcap's program, or its error placed on the text. */
   pageCompile: (args: CompileRequest): Output<CompileResponse> => ({ result: compileForPage(args) }),
+  /**
+   * BPF_PROG_LOAD with the verifier log. The verifier can run for minutes (a bounded loop at
+   * log_level 2); a loaded program's fd crosses to the parent, and a killed worker takes any
+   * program it was still verifying with it.
+   */
+  load: (args: LoadOptions & { mapFds?: number[] }, fds: number[]): Output<LoadResult> => {
+    const { mapFds = [], ...opts } = args;
+    const r = loadProgram(mapFds.length > 0 ? { ...opts, insns: renumberMapFds(opts.insns, mapFds, fds) } : opts);
+    return r.ok ? { result: { ...r, fd: -1 }, fds: [r.fd] } : { result: r };
+  },
+  /** bpf_prog_info, the xlated dump and the JIT disassembly of the borrowed program fd. */
+  dump: (_args: Record<string, never>, fds: number[]): Output<ProgDump> => ({ result: dumpProgram(fds[0]!) }),
+  /** BPF_PROG_TEST_RUN of the borrowed program fd over each packet, `repeat` runs each. */
+  testRun: (args: { kind: ProgKind; packets: Uint8Array[]; linkType: number; repeat: number }, fds: number[]): Output<PacketRun[]> => {
+    const runner = new PacketRunner(fds[0]!, args.kind);
+    try {
+      return { result: args.packets.map((p) => runner.run(p, args.linkType, args.repeat)) };
+    } finally {
+      runner.close();
+    }
+  },
   /** For tests of the pool itself: sleeps, spins or crashes on request. */
   probe: async (
     args: { sleepMs?: number; spinMs?: number; crash?: boolean; openDevNull?: boolean },

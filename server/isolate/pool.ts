@@ -111,14 +111,25 @@ export class IsolatePool {
     return this.#workers.size;
   }
 
+  /** Workers running a request right now. */
+  get busy(): number {
+    let n = 0;
+    for (const w of this.#workers) if (w.task !== null) n++;
+    return n;
+  }
+
   /** Process ids of the live workers (for tests and diagnostics). */
   pids(): number[] {
     return [...this.#workers].flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid]));
   }
 
-  /** Starts the warm workers now instead of at the first request. */
+  /**
+   * Keeps `warmWorkers` idle workers started (within maxWorkers), so a request arriving while the
+   * others are busy does not wait for a process to start.
+   */
   warmUp(): void {
-    while (!this.#closed && this.#workers.size < this.#warm) this.#spawn();
+    const idle = () => [...this.#workers].filter((w) => !w.dead && w.task === null).length;
+    while (!this.#closed && this.#workers.size < this.#max && idle() < this.#warm) this.#spawn();
   }
 
   run<K extends OpName>(op: K, args: OpArgs<K>, opts: RunOptions): Promise<RunOutput<OpResult<K>>> {
@@ -211,6 +222,7 @@ export class IsolatePool {
       const task = this.#queue.shift()!;
       this.#start(worker, task);
     }
+    if (this.#workers.size > 0) this.warmUp();
   }
 
   #start(worker: Worker, task: Task): void {

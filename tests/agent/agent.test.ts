@@ -12,7 +12,7 @@ import { release } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../server/agent/server";
 import { DEFAULT_LIMITS } from "../../server/agent/limits";
-import { AgentClient, fromBase64, toBase64, type StreamMessage } from "../../lib/protocol";
+import { AgentClient, fromBase64, toBase64, PROTOCOL_VERSION, type StreamMessage } from "../../lib/protocol";
 import { generateMix } from "../../lib/craft";
 import { parseLog } from "../../lib/verifier";
 import { loadProgram } from "../../server/kernel/load";
@@ -36,7 +36,7 @@ describeKernel("agent: kernel operations through the client", () => {
   });
 
   it("says hello with its limits and reports this kernel", async () => {
-    expect(client.hello).toMatchObject({ protocol: 1, agent: expect.stringContaining("agent") });
+    expect(client.hello).toMatchObject({ protocol: PROTOCOL_VERSION, agent: expect.stringContaining("agent") });
     expect(client.hello!.limits).toMatchObject({ maxPayloadBytes: DEFAULT_LIMITS.messageBytes, outboxBytes: DEFAULT_LIMITS.outboxBytes });
     const k = await client.request("kernelInfo", {});
     expect(k.release).toBe(release());

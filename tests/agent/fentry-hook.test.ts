@@ -70,8 +70,8 @@ describe("agent: the kprobe target through fentry", () => {
     let agent: RunningAgent;
     let client: AgentClient;
     const loads: LoadOptions[] = [];
+    const real = realBackend();
     beforeAll(async () => {
-      const real = realBackend();
       const fake: KernelBackend = {
         ...real,
         kernelInfo: () => INFO,
@@ -80,7 +80,7 @@ describe("agent: the kprobe target through fentry", () => {
         createCounters: () => ({ fd: 5, read: () => ({ total: 0, matched: 0 }), close: () => undefined }),
         createRing: () => ({ fd: 6, drain: () => [], close: () => undefined }),
         // Refused as this project's CI kernel refuses tracing programs, so nothing reaches bpf(2).
-        loadProgram: (opts) => {
+        loadProgram: async (opts) => {
           loads.push(opts);
           return { ok: false, errno: 1, errnoName: "EPERM", logTruncated: false, log: "", stats: { loadWallUs: 0 }, logBufferSize: 0, attempts: 1 };
         },
@@ -91,6 +91,7 @@ describe("agent: the kprobe target through fentry", () => {
     afterAll(async () => {
       client?.close();
       await agent?.close();
+      await real.close?.();
     });
 
     it("reports the hook and loads the counting program as fentry on the function", async () => {

@@ -291,7 +291,7 @@ function scripted(reply: (req: Record<string, unknown>) => string[] | null): Web
 const HELLO = {
   protocol: PROTOCOL_VERSION,
   agent: "fake",
-  limits: { maxPayloadBytes: 1, programsPerConnection: 1, attachmentsPerConnection: 1, subscriptionsPerConnection: 1, packetsPerRun: 1, packetBytes: 1, runsPerRequest: 1, trafficJobsPerConnection: 1, outboxBytes: 1 },
+  limits: { maxPayloadBytes: 1, programsPerConnection: 1, attachmentsPerConnection: 1, subscriptionsPerConnection: 1, packetsPerRun: 1, packetBytes: 1, runsPerRequest: 1, trafficJobsPerConnection: 1, budgetsMs: { compile: 1, load: 1, inspect: 1, testRun: 1, attach: 1 }, kernelJobsPerConnection: 1, queuedJobsPerConnection: 1, outboxBytes: 1 },
   interfaces: [],
 };
 
