@@ -40,6 +40,8 @@ export interface Transport {
   send(text: string): void;
   readonly bufferedAmount: number;
   readonly isOpen: boolean;
+  /** Closes a connection whose client has not read for too long (see Outbox). */
+  closeNotReading?(waitedMs: number): void;
 }
 
 export class Connection {
@@ -55,7 +57,11 @@ export class Connection {
     private readonly transport: Transport,
     private readonly ctx: ConnectionContext,
   ) {
-    this.#jobs = new KernelJobs(ctx.limits);
+    this.#jobs = new KernelJobs(ctx.limits, {
+      reading: () => transport.isOpen && transport.bufferedAmount <= ctx.limits.outboxResumeBytes,
+      stallMs: ctx.limits.outboxStallMs,
+      onStall: (ms) => transport.closeNotReading?.(ms),
+    });
     const scope: Scope = { ctx, jobs: this.#jobs, newHandle: () => this.#next++, disposed: () => this.#disposed };
     this.#programs = new ProgramTable(scope);
     this.#demo = new DemoOps(scope, () => this.#attachments.releaseOnDemo());

@@ -38,12 +38,29 @@ interface Waiter {
   fail(e: unknown): void;
 }
 
+/** How the jobs see their client: whether it reads, and what to do when it has stopped. */
+export interface ClientGate {
+  reading(): boolean;
+  stallMs: number;
+  onStall(waitedMs: number): void;
+}
+
 export class KernelJobs {
   readonly #ac = new AbortController();
   readonly #waiting: Waiter[] = [];
   #running = 0;
 
-  constructor(private readonly limits: Pick<AgentLimits, "kernelJobsPerConnection" | "queuedJobsPerConnection">) {}
+  /**
+   * `client.reading` says whether the client has taken what was sent (the outbox is under its
+   * resume bound). A job starts only then: work runs in workers, concurrently with later
+   * requests, so without this a client that stops reading could have every queued job's reply
+   * land in the agent. With it, what a non-reading client can make the agent hold is the outbox
+   * plus the replies of the jobs already running (kernelJobsPerConnection).
+   */
+  constructor(
+    private readonly limits: Pick<AgentLimits, "kernelJobsPerConnection" | "queuedJobsPerConnection">,
+    private readonly client: ClientGate = { reading: () => true, stallMs: Infinity, onStall: () => undefined },
+  ) {}
 
   /** Aborted when the connection closes. */
   get signal(): AbortSignal {
@@ -61,6 +78,12 @@ export class KernelJobs {
   /** Runs `body` in one of the connection's slots with `budgetMs` from when the slot is taken. */
   async run<T>(req: RequestRef, budgetMs: number, body: (job: JobClock) => Promise<T>): Promise<T> {
     await this.#acquire();
+    try {
+      await this.#untilClientReads();
+    } catch (e) {
+      this.#release();
+      throw e;
+    }
     const deadline = Date.now() + budgetMs;
     const signal = this.#ac.signal;
     const job: JobClock = () => ({ budgetMs: Math.max(1, deadline - Date.now()), signal });
@@ -79,6 +102,22 @@ export class KernelJobs {
     const closed = new PlaygroundError("agent/closed", "the connection closed");
     this.#ac.abort(closed);
     for (const w of this.#waiting.splice(0)) w.fail(closed);
+  }
+
+  /** Polls (cheaply, every 10 ms) until the client reads again, or the connection closes. */
+  async #untilClientReads(): Promise<void> {
+    const since = Date.now();
+    let reported = false;
+    while (!this.client.reading()) {
+      if (this.#ac.signal.aborted) throw new PlaygroundError("agent/closed", "the connection closed");
+      const waited = Date.now() - since;
+      if (!reported && waited > this.client.stallMs) {
+        reported = true; // the connection closes; its close() aborts the signal
+        this.client.onStall(waited);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (this.#ac.signal.aborted) throw new PlaygroundError("agent/closed", "the connection closed");
   }
 
   #acquire(): Promise<void> {

@@ -221,4 +221,9 @@ export class Outbox implements Transport {
       this.ws.terminate();
     }, this.limits.outboxCloseGraceMs);
   }
+
+  /** Kernel work that waited `waitedMs` for this client to read: closed as a stalled client. */
+  closeNotReading(waitedMs: number): void {
+    if (this.isOpen) this.#close(`client not reading: kernel work waited ${waitedMs} ms`);
+  }
 }
