@@ -17,15 +17,10 @@ import { isPlaygroundError } from "../../lib/errors";
 import { readBpfObject, replaceInstructions, writeBpfObject, type BpfObject } from "../../lib/elf";
 import { describeKernel } from "../kernel/support";
 import { describeWithObjects, HOSTS, readHostObject, type HostName } from "../support/bpf-objects";
+import { bpftool, scratch } from "./scratch";
 import { firstDifference, objdumpInsns, readelfRelocations, readelfSymbols } from "./oracles";
 
-const dir = mkdtempSync(join(tmpdir(), "bpfpg-elf-edit-"));
-const pins: string[] = [];
-afterAll(() => {
-  for (const p of pins) rmSync(p, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
-});
-const bpftool = (args: string[]): string => execFileSync("bpftool", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const { dir, pins } = scratch("edit");
 
 const raw = (...items: AsmItem[]) => assemble(items).raw;
 const text = (o: BpfObject) => o.programs.find((p) => p.name === ".text")!;

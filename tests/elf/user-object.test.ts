@@ -16,14 +16,9 @@ import { extInfoProblems, readBpfObject, replaceInstructions, writeBpfObject, ty
 import { describeKernel } from "../kernel/support";
 import { describeWithObjects, exampleObjectPath } from "../support/bpf-objects";
 import { objdumpInsns, readelfRelocations, readelfSymbols } from "./oracles";
+import { bpftool, scratch } from "./scratch";
 
-const dir = mkdtempSync(join(tmpdir(), "bpfpg-elf-user-"));
-const pins: string[] = [];
-afterAll(() => {
-  for (const p of pins) rmSync(p, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
-});
-const bpftool = (args: string[]): string => execFileSync("bpftool", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const { dir, pins } = scratch("user");
 const raw = (...items: AsmItem[]) => assemble(items).raw;
 const read = () => readBpfObject(new Uint8Array(readFileSync(exampleObjectPath("user_two_stubs"))));
 const text = (o: BpfObject) => o.programs.find((p) => p.name === ".text")!;

@@ -12,16 +12,10 @@ import { afterAll, expect, it } from "vitest";
 import { readBpfObject, readElf, writeBpfObject, writeElf } from "../../lib/elf";
 import { describeKernel } from "../kernel/support";
 import { describeWithObjects, HOSTS, readHostObject } from "../support/bpf-objects";
+import { bpftool, scratch } from "./scratch";
 import { firstDifference } from "./oracles";
 
-const dir = mkdtempSync(join(tmpdir(), "bpfpg-elf-writer-"));
-const pins: string[] = [];
-afterAll(() => {
-  for (const p of pins) rmSync(p, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const bpftool = (args: string[]): string => execFileSync("bpftool", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const { dir, pins } = scratch("writer");
 
 describeWithObjects(
   "lib/elf writes objects back",
