@@ -18,6 +18,8 @@ import { decodeShare, encodeShare, SHARE_CAPTURE_LIMIT, shareLink } from "../../
 import type { CbpfInsn } from "../../lib/cbpf/insn";
 import { linkStore } from "./link-store";
 import { useLinkPrograms } from "./hooks/use-link-programs";
+import { useKernelLog } from "./hooks/use-kernel-log";
+import { useReloadOnLink } from "./hooks/use-reload-on-link";
 import { Split } from "./layout/Split";
 import { PaneBoundary } from "./layout/PaneBoundary";
 import { clearLayout, loadJson, loadString, saveJson, saveString } from "./layout/storage";
@@ -28,11 +30,7 @@ import { DetailPane } from "./panes/DetailPane";
 import { DebuggerPane } from "./panes/DebuggerPane";
 import { AgentStatus, KernelPane, agentAtStart, type AgentInfo, type KernelView } from "./panes/AgentPanel";
 import { AgentSession } from "./agent/session";
-import { compareLogs } from "../../lib/verifier/compare";
-import { isSummary, slotOfLine } from "../../lib/verifier/log-analyze";
-import { parseLog } from "../../lib/verifier/log-parse";
 import { RunStatus } from "../../lib/pipeline";
-import type { KernelLogView } from "./panes/ListingPanes";
 import { GenerateDialog, HelpOverlay, PresenterDialog, ShareDialog, type PaneId } from "./panes/Dialogs";
 import { PacketEditor } from "./panes/PacketEditor";
 import { COMMON_DLTS } from "./dlts";
@@ -48,7 +46,6 @@ interface Settings {
 const DEFAULT_SETTINGS: Settings = { filter: "tcp port 80", dlt: 1, snaplen: 262144, optimize: true, target: "socket" };
 const TARGETS: Target[] = ["socket", "tc", "xdp", "kprobe"];
 const NO_READS: { offset: number; size: number }[] = [];
-const NO_SLOTS: (number | null)[] = [];
 /** Kernel test runs: packets per request, the most packets run, and the pause in typing first. */
 const KERNEL_CHUNK = 2000;
 const KERNEL_PACKET_LIMIT = 50_000;
@@ -268,16 +265,7 @@ export default function Ide() {
     };
   }, [clientReady]);
 
-  // A share link (or a start URL) pasted into this tab's address bar changes only the fragment,
-  // which does not reload the page; the page reads both at start, so start again.
-  useEffect(() => {
-    const onHash = () => {
-      const params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
-      if (params.has("s") || params.has("agent")) window.location.reload();
-    };
-    window.addEventListener("hashchange", onHash);
-    return () => window.removeEventListener("hashchange", onHash);
-  }, []);
+  useReloadOnLink();
 
   // ---- settings → compile → worker -------------------------------------------------------------
   useEffect(() => {
@@ -563,21 +551,7 @@ export default function Ide() {
     return () => clearTimeout(timer);
   }, [agent.connected, programSig, capture?.key, capture?.count]);
 
-  const kernelLog = useMemo((): KernelLogView | null => {
-    const p = kernel?.program;
-    if (!p) return null;
-    const emulated = result?.trace.text ?? "";
-    const cmp = compareLogs(p.log, emulated);
-    const known = new Set(emulated.split("\n"));
-    const differing: number[] = [];
-    parseLog(p.log).forEach((line, i) => {
-      if (line.kind !== "blank" && !known.has(line.raw) && !isSummary(line)) differing.push(i);
-    });
-    const view: KernelLogView = { text: p.log, accepted: p.accepted, agreement: cmp.agreement, differing };
-    if (p.errno) view.errno = p.errno;
-    return view;
-  }, [kernel, result?.trace]);
-  const kernelSlots = useMemo(() => (kernelLog ? slotOfLine(parseLog(kernelLog.text)) : NO_SLOTS), [kernelLog]);
+  const { kernelLog, kernelSlots } = useKernelLog(kernel?.program, result?.trace.text ?? "");
 
   // ---- keyboard ---------------------------------------------------------------------------------
   const nextMismatch = useCallback(() => {
