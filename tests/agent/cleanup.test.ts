@@ -13,6 +13,7 @@ import { listLinks, listPrograms } from "../../server/kernel/objects";
 import { bpftool, describeKernel, hasBpftool } from "../kernel/support";
 import { sampleFrames } from "../kernel/frames";
 import { connect, spawnAgent, until } from "./support";
+import { processGone } from "../support/processes";
 
 interface Owned {
   progIds: number[];
@@ -72,16 +73,6 @@ function descendants(root: number): number[] {
   };
   walk(root);
   return out;
-}
-
-/** Gone, or a zombie waiting for a parent that will never care. */
-function processGone(pid: number): boolean {
-  if (!existsSync(`/proc/${pid}`)) return true;
-  try {
-    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
-  }
 }
 
 function leftovers(o: Owned, pids: number[]): string[] {

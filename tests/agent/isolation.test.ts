@@ -19,6 +19,7 @@ import { sampleFrames } from "../kernel/frames";
 import { bpftool, describeKernel, hasBpftool } from "../kernel/support";
 import { TCPDUMP } from "../support/tcpdump-oracle";
 import { connect, sleep, until } from "./support";
+import { processGone } from "../support/processes";
 
 /** `r0 = 0; r0 += 1; if r0 < bound goto -2; exit` as raw eBPF. */
 function loop(bound: number): string {
@@ -45,16 +46,6 @@ function straightLine(slots: number): string {
   }
   b[(slots - 1) * 8] = 0x95;
   return toBase64(b);
-}
-
-/** Gone, or a zombie. */
-function processGone(pid: number): boolean {
-  if (!existsSync(`/proc/${pid}`)) return true;
-  try {
-    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
-  }
 }
 
 interface Latencies {

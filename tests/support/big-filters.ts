@@ -8,11 +8,10 @@
  * by the test files that ask for it.
  */
 import { createHash } from "node:crypto";
-import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TCPDUMP_BIN } from "./tcpdump-dump";
+import { TCPDUMP_BIN, tcpdumpDump } from "./tcpdump-dump";
 
 /** `host 10.a.b.1 or …` with `count` distinct hosts. */
 export function orHosts(count: number): string {
@@ -33,9 +32,9 @@ export interface BigListing {
  * Throws with tcpdump's stderr when it fails.
  */
 export async function tcpdumpBigListing(filter: string, optimize: boolean, style: "d" | "ddd" = "d", timeoutMs = 600_000): Promise<BigListing> {
-  const args = ["-y", "EN10MB", ...(optimize ? [] : ["-O"]), `-${style}`, "--", filter];
+  const req = { filter, dlt: "EN10MB", style, optimize } as const;
   const bin = statSync(TCPDUMP_BIN);
-  const key = createHash("sha256").update(JSON.stringify([bin.size, bin.mtimeMs, args])).digest("hex").slice(0, 24);
+  const key = createHash("sha256").update(JSON.stringify([bin.size, bin.mtimeMs, req])).digest("hex").slice(0, 24);
   const dir = join(tmpdir(), "bpfp-tcpdump-cache");
   const file = join(dir, `${key}.txt`);
   try {
@@ -44,12 +43,9 @@ export async function tcpdumpBigListing(filter: string, optimize: boolean, style
     // not cached yet
   }
   const t0 = performance.now();
-  const listing = await new Promise<string>((resolve, reject) => {
-    execFile(TCPDUMP_BIN, args, { encoding: "utf8", maxBuffer: 256 << 20, timeout: timeoutMs, env: { ...process.env, LC_ALL: "C" } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`tcpdump failed (${err.message}): ${stderr.slice(-500)}`));
-      else resolve(stdout);
-    });
-  });
+  const r = await tcpdumpDump(req, timeoutMs);
+  if (r.code !== 0) throw new Error(`tcpdump failed (status ${r.code}): ${r.stderr.slice(-500)}`);
+  const listing = r.stdout;
   const ms = performance.now() - t0;
   mkdirSync(dir, { recursive: true });
   const partial = `${file}.${process.pid}.tmp`;

@@ -27,7 +27,7 @@ export interface TcpdumpDumpResult {
  * (`- len < 0`) from being read as an option. No interface is opened: with -d tcpdump compiles on
  * a pcap_open_dead handle with netmask 0.
  */
-export function tcpdumpDump(req: TcpdumpDumpRequest): Promise<TcpdumpDumpResult> {
+export function tcpdumpDump(req: TcpdumpDumpRequest, timeoutMs = 120_000): Promise<TcpdumpDumpResult> {
   const args = ["-y", req.dlt];
   if (!req.optimize) args.push("-O");
   if (req.snaplen !== undefined) args.push("-s", String(req.snaplen));
@@ -36,7 +36,7 @@ export function tcpdumpDump(req: TcpdumpDumpRequest): Promise<TcpdumpDumpResult>
     execFile(
       TCPDUMP_BIN,
       args,
-      { encoding: "utf8", maxBuffer: 256 << 20, timeout: 120_000, env: { ...process.env, LC_ALL: "C" } },
+      { encoding: "utf8", maxBuffer: 256 << 20, timeout: timeoutMs, env: { ...process.env, LC_ALL: "C" } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
