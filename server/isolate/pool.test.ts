@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { getPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileFilter } from "../native/libpcap";
@@ -14,6 +14,12 @@ describe("IsolatePool", () => {
   it("runs libpcap's compile in a worker, with the in-process result", async () => {
     const { result } = await pool.run("compile", filterOpts, { budgetMs: 30_000 });
     expect(result).toEqual(compileFilter(filterOpts));
+  });
+
+  it("runs its workers niced, so the event loop that answers everyone else wins a contended core", async () => {
+    await pool.run("probe", {}, { budgetMs: 30_000 });
+    expect(pool.pids().length).toBeGreaterThan(0);
+    for (const pid of pool.pids()) expect(getPriority(pid)).toBe(getPriority(process.pid) + 10);
   });
 
   it("stops a request past its budget, says so, and keeps serving", async () => {

@@ -14,6 +14,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { setPriority } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PlaygroundError, type ErrorPosition } from "../../lib/errors";
@@ -31,6 +32,12 @@ export interface IsolatePoolOptions {
   warmWorkers?: number;
   /** Extra environment for the workers. */
   env?: Record<string, string>;
+  /**
+   * Scheduling niceness of the workers (default 10). Their work (the verifier, a test run,
+   * libpcap's optimizer) is bulk CPU; the server's event loop answering everyone else must win
+   * every contended core, or a 2-core machine under load delays replies by whole time slices.
+   */
+  nice?: number;
 }
 
 export interface RunOptions {
@@ -94,6 +101,7 @@ export class IsolatePool {
   readonly #max: number;
   readonly #warm: number;
   readonly #env: Record<string, string>;
+  readonly #nice: number;
   readonly #workers = new Set<Worker>();
   readonly #queue: Task[] = [];
   #nextId = 1;
@@ -104,6 +112,7 @@ export class IsolatePool {
     this.#max = Math.max(1, opts.maxWorkers ?? 2);
     this.#warm = Math.min(this.#max, Math.max(0, opts.warmWorkers ?? 1));
     this.#env = opts.env ?? {};
+    this.#nice = opts.nice ?? 10;
   }
 
   /** Workers started and alive (busy or idle). */
@@ -179,6 +188,13 @@ export class IsolatePool {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });
+    if (child.pid !== undefined && this.#nice !== 0) {
+      try {
+        setPriority(child.pid, this.#nice);
+      } catch {
+        // Not permitted (an unprivileged server asking for a negative value): run at the default.
+      }
+    }
     let markReady!: () => void;
     const worker: Worker = { child, ready: new Promise<void>((r) => (markReady = r)), task: null, dead: false };
     this.#workers.add(worker);
