@@ -4,12 +4,12 @@
  * and sends signals (events.ts); each service (compile and pipeline, captures, share, selection,
  * debugger, kernel, keys) is a hook mounted here once. State flows one way: settings →
  * /api/compile → worker (runPipeline) → the "pipeline.result" topic → the panes. A new pane is
- * its module and one line below.
+ * its module and one entry in panes/registry.ts; a new service is its hook and one line below.
  */
-import { useState, type ReactNode } from "react";
+import { useState } from "react";
 import "./monaco/setup";
 import { HubProvider, useTopic } from "./events";
-import { ALL_PANES, createIdeHub } from "./settings";
+import { createIdeHub } from "./settings";
 import { PipelineCore } from "./hooks/use-pipeline";
 import { useShare } from "./hooks/use-share";
 import { useSelection } from "./hooks/use-selection";
@@ -20,11 +20,7 @@ import { useViewPersistence } from "./hooks/use-view";
 import { useReloadOnLink } from "./hooks/use-reload-on-link";
 import { Split } from "./layout/Split";
 import { PaneBoundary } from "./layout/PaneBoundary";
-import { CbpfPane, EbpfPane, TracePane } from "./panes/ListingPanes";
-import { PacketsPane } from "./panes/PacketsPane";
-import { DetailPane } from "./panes/DetailPane";
-import { DebuggerPane } from "./panes/DebuggerPane";
-import { KernelPane } from "./panes/AgentPanel";
+import { ALL_PANES, PANE_IDS, PANES, type PaneId, type PaneSpec } from "./panes/registry";
 import { Brand, Controls, FilterBox } from "./panes/Toolbar";
 import { FatalBanner, StatusBar } from "./panes/StatusBar";
 import { Overlays, Toast } from "./panes/Overlays";
@@ -36,40 +32,50 @@ function Service({ use }: { use: () => void }): null {
   return null;
 }
 
+const inPlace = (place: PaneSpec["place"]) => PANE_IDS.filter((id) => PANES[id].place === place);
+const weights = (ids: PaneId[]) => Object.fromEntries(ids.map((id) => [id, PANES[id].weight]));
+// Split keeps the defaults it is given for a reset: one object each for the page's life.
+const TOP = weights(inPlace("top"));
+const BOTTOM = { ...weights(inPlace("bottom")), side: 25 };
+const SIDE = weights(inPlace("side"));
+const MAIN = { top: 56, bottom: 44 };
+
+function cell(id: PaneId) {
+  const { Component, title } = PANES[id];
+  return (
+    <PaneBoundary key={id} name={title}>
+      <Component />
+    </PaneBoundary>
+  );
+}
+
 function Layout() {
   const presenter = useTopic("view.presenter");
   const presenterPanes = useTopic("view.presenterPanes");
   const visible = presenter ? presenterPanes : ALL_PANES;
-  const pane = (id: keyof typeof visible, name: string, body: ReactNode) =>
-    visible[id] && (
-      <PaneBoundary key={id} name={name}>
-        {body}
-      </PaneBoundary>
-    );
+  const shown = (place: PaneSpec["place"]) => inPlace(place).filter((id) => visible[id]);
+  const [top, bottom, side] = [shown("top"), shown("bottom"), shown("side")];
 
+  // Each Split gets one flat array of keyed cells: its keys name the stored sizes.
   const topRow = (
-    <Split id="top" dir="row" defaults={{ cbpf: 30, ebpf: 36, trace: 34 }}>
-      {pane("cbpf", "cBPF", <CbpfPane />)}
-      {pane("ebpf", "eBPF", <EbpfPane />)}
-      {pane("trace", "Verifier trace", <TracePane />)}
+    <Split id="top" dir="row" defaults={TOP}>
+      {top.map(cell)}
     </Split>
+  );
+  const sideColumn = (
+    <div key="side" className="split" style={{ flexDirection: "column" }}>
+      <Split id="side" dir="col" defaults={SIDE}>
+        {side.map(cell)}
+      </Split>
+    </div>
   );
   const bottomRow = (
-    <Split id="bottom" dir="row" defaults={{ packets: 44, detail: 31, side: 25 }}>
-      {pane("packets", "Packets", <PacketsPane />)}
-      {pane("detail", "Packet", <DetailPane />)}
-      {(visible.debugger || visible.kernel) && (
-        <div key="side" className="split" style={{ flexDirection: "column" }}>
-          <Split id="side" dir="col" defaults={{ debugger: 60, kernel: 40 }}>
-            {pane("debugger", "Debugger", <DebuggerPane />)}
-            {pane("kernel", "Kernel", <KernelPane />)}
-          </Split>
-        </div>
-      )}
+    <Split id="bottom" dir="row" defaults={BOTTOM}>
+      {side.length > 0 ? [...bottom.map(cell), sideColumn] : bottom.map(cell)}
     </Split>
   );
-  const showTop = visible.cbpf || visible.ebpf || visible.trace;
-  const showBottom = visible.packets || visible.detail || visible.debugger || visible.kernel;
+  const showTop = top.length > 0;
+  const showBottom = bottom.length + side.length > 0;
 
   return (
     <div className={`app${presenter ? " presenter" : ""}`}>
@@ -81,7 +87,7 @@ function Layout() {
       <FatalBanner />
       <main className="main">
         {showTop && showBottom ? (
-          <Split id="main" dir="col" defaults={{ top: 56, bottom: 44 }}>
+          <Split id="main" dir="col" defaults={MAIN}>
             <div key="top" className="split">{topRow}</div>
             <div key="bottom" className="split">{bottomRow}</div>
           </Split>

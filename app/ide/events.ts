@@ -69,7 +69,7 @@ export interface IdeTopics {
   "view.theme": import("./monaco/themes").ThemeName;
   "view.presenter": boolean;
   /** The panes presenter mode shows. */
-  "view.presenterPanes": Record<import("./panes/Dialogs").PaneId, boolean>;
+  "view.presenterPanes": Record<import("./panes/registry").PaneId, boolean>;
   /** The dialog on top of the page, if any. */
   overlay: null | "help" | "presenter" | "generate" | { share: string; note: string } | { editor: "edit" | "new" };
 }

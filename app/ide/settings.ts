@@ -9,7 +9,7 @@ import type { CompileParams } from "./compile-client";
 import { EventHub, type IdeTopics } from "./events";
 import { loadJson, loadString } from "./layout/storage";
 import { agentAtStart } from "./panes/AgentPanel";
-import type { PaneId } from "./panes/Dialogs";
+import { PRESENTER_PANES, type PaneId } from "./panes/registry";
 
 export interface Settings {
   filter: string;
@@ -54,8 +54,6 @@ declare global {
 
 export const DEFAULT_SETTINGS: Settings = { filter: "tcp port 80", dlt: 1, snaplen: 262144, optimize: true, target: "socket" };
 export const TARGETS: Target[] = ["socket", "tc", "xdp", "kprobe"];
-export const ALL_PANES: Record<PaneId, boolean> = { cbpf: true, ebpf: true, trace: true, packets: true, detail: true, debugger: true, kernel: true };
-const DEFAULT_PRESENTER: Record<PaneId, boolean> = { cbpf: true, ebpf: true, trace: false, packets: true, detail: false, debugger: false, kernel: false };
 
 export function validSettings(s: Partial<Settings>): Settings {
   const out = { ...DEFAULT_SETTINGS };
@@ -106,7 +104,7 @@ export function createIdeHub(): EventHub {
     "view.rainbow": loadString("rainbow") === "1",
     "view.theme": document.documentElement.dataset.theme === "light" ? "light" : "dark",
     "view.presenter": false,
-    "view.presenterPanes": { ...DEFAULT_PRESENTER, ...loadJson<Partial<Record<PaneId, boolean>>>("presenter", {}) },
+    "view.presenterPanes": { ...PRESENTER_PANES, ...loadJson<Partial<Record<PaneId, boolean>>>("presenter", {}) },
     overlay: null,
   };
   return new EventHub(initial);
