@@ -11,6 +11,11 @@
  *
  * A pane module owns its hooks and publishes what it produces; no state is threaded through
  * Ide.tsx, which only lays the panes out. Add an entry here when a pane offers something new.
+ *
+ * The page's hub is seeded with every topic (settings.ts, createIdeHub), so a pane reads a real
+ * value on its first render. On the keystroke path, read only what you show: `useTopicPart`
+ * re-renders a pane only when its part of a topic changes (the eBPF pane and the target, not the
+ * filter text), and handlers read `hub.get` when they run instead of subscribing.
  */
 import { createContext, useCallback, useContext, useEffect, useRef, useSyncExternalStore } from "react";
 
@@ -35,7 +40,7 @@ export interface IdeTopics {
   /** What every pane shows: listings, trace, verdicts. */
   "pipeline.result": import("../../lib/pipeline").PipelineResult | null;
   /** Figures of the last update (the status bar and `window.__bpfp` show them). */
-  timing: import("./settings").Timing;
+  timing: import("./test-hook").Timing;
   /** The worker died: the page cannot go on. */
   fatal: string | null;
 

@@ -3,7 +3,6 @@
  * every pane reads a real value from its first render.
  */
 import type { Target } from "../../lib/pipeline";
-import type { PipelineResult } from "../../lib/pipeline";
 import type { CbpfInsn } from "../../lib/cbpf/insn";
 import type { CompileParams } from "./compile-client";
 import { EventHub, type IdeTopics } from "./events";
@@ -26,32 +25,6 @@ export interface GoodCompile {
   libpcap: string;
 }
 
-export interface Timing {
-  compileMs: number | null;
-  /** runPipeline's first answer in the worker. */
-  workerMs: number | null;
-  /** The eBPF verdicts that follow it on large captures. */
-  ebpfMs: number | null;
-  screenMs: number | null;
-}
-
-declare global {
-  interface Window {
-    /** Test and benchmark hook: figures of the last update and what the panes show. */
-    __bpfp?: {
-      timing: Timing;
-      result: PipelineResult | null;
-      settings: Settings;
-      updates: number;
-      lastFilterShown: string | null;
-      /** The filter whose keystroke-to-screen time `timing.screenMs` is. */
-      lastMeasured: string | null;
-      /** The last events (compile answers, runs, results), newest last, for diagnosing. */
-      events?: string[];
-    };
-  }
-}
-
 export const DEFAULT_SETTINGS: Settings = { filter: "tcp port 80", dlt: 1, snaplen: 262144, optimize: true, target: "socket" };
 export const TARGETS: Target[] = ["socket", "tc", "xdp", "kprobe"];
 
@@ -63,15 +36,6 @@ export function validSettings(s: Partial<Settings>): Settings {
   if (typeof s.optimize === "boolean") out.optimize = s.optimize;
   if (s.target && TARGETS.includes(s.target)) out.target = s.target;
   return out;
-}
-
-/** Appends to the diagnostic event list of the test hook (bounded). */
-export function note(event: string): void {
-  const hook = window.__bpfp;
-  if (!hook) return;
-  const list = (hook.events ??= []);
-  list.push(`${Math.round(performance.now())} ${event}`);
-  if (list.length > 200) list.splice(0, list.length - 200);
 }
 
 /** The page's hub, seeded from storage and the URL (the agent's address). Called once. */

@@ -12,7 +12,7 @@ import type { EngineVerdicts } from "../../../lib/pipeline";
 import { listingContext } from "../monaco/context";
 import { saveJson } from "../layout/storage";
 import { useHub, useSignal, useTopic, type EventHub } from "../events";
-import { note } from "../settings";
+import { note } from "../test-hook";
 import { useLinkPrograms } from "./use-link-programs";
 
 /** Starts the worker and the compile client; they live as long as the page. */
