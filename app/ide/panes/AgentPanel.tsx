@@ -8,6 +8,8 @@ import { CodeView } from "../monaco/CodeView";
 import { LANG } from "../monaco/languages";
 import type { KernelProgram } from "../agent/session";
 import { startFragment } from "../../../lib/pipeline/share";
+import { useTopic } from "../events";
+import { useFontSize } from "../hooks/use-view";
 
 export interface AgentInfo {
   /** The address `bpf-playground start` put in the URL (`#agent=ws://127.0.0.1:PORT/?token=…`), if any. */
@@ -51,7 +53,7 @@ export function agentAtStart(): AgentInfo {
   return { url, connected: false, reason: "connecting…" };
 }
 
-export function AgentStatus({ agent, testId = "agent-status" }: { agent: AgentInfo; testId?: string }) {
+export function AgentStatusView({ agent, testId = "agent-status" }: { agent: AgentInfo; testId?: string }) {
   return (
     <span className="pill" data-testid={testId} title={agent.connected ? `agent at ${agent.url?.replace(/token=[^&]+/, "token=…")}` : `not connected: ${agent.reason}`}>
       <span className={`dot${agent.connected ? " on" : ""}`} />
@@ -86,7 +88,7 @@ const TAB_TEXT: Record<KernelTab, string> = {
 
 export const KERNEL_URI = (tab: KernelTab) => `inmemory://bpf-playground/kernel.${tab}`;
 
-export const KernelPane = memo(function KernelPane({ agent, kernel, fontSize }: { agent: AgentInfo; kernel: KernelView | null; fontSize: number }) {
+export const KernelTabs = memo(function KernelTabs({ agent, kernel, fontSize }: { agent: AgentInfo; kernel: KernelView | null; fontSize: number }) {
   const [tab, setTab] = useState<KernelTab>("log");
   const p = kernel?.program ?? null;
   const text = !p ? "" : tab === "log" ? p.log : tab === "xlated" ? p.xlated.join("\n") + (p.xlated.length ? "\n" : "") : p.jit.join("\n") + (p.jit.length ? "\n" : "");
@@ -105,7 +107,7 @@ export const KernelPane = memo(function KernelPane({ agent, kernel, fontSize }: 
         <span className="pane-meta" data-testid="kernel-meta">
           {kernel?.busy ? "loading…" : p ? (p.accepted ? `loaded${p.tag ? ` · tag ${p.tag}` : ""}` : `refused (${p.errno})`) : ""}
         </span>
-        <AgentStatus agent={agent} testId="kernel-agent-status" />
+        <AgentStatusView agent={agent} testId="kernel-agent-status" />
       </div>
       {kernel?.error && <div className="banner bad">{kernel.error}</div>}
       <div className="pane-body">
@@ -120,3 +122,16 @@ export const KernelPane = memo(function KernelPane({ agent, kernel, fontSize }: 
     </div>
   );
 });
+
+/** The agent's status pill of the top bar. */
+export function AgentStatus() {
+  const agent = useTopic("agent");
+  return <AgentStatusView agent={agent} />;
+}
+
+export function KernelPane() {
+  const agent = useTopic("agent");
+  const kernel = useTopic("kernel.view");
+  const fontSize = useFontSize();
+  return <KernelTabs agent={agent} kernel={kernel} fontSize={fontSize} />;
+}

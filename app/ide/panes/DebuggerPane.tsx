@@ -1,6 +1,7 @@
 "use client";
-import { memo } from "react";
 /** The step debugger's controls and registers; the listings show the pc and breakpoints. */
+import { memo, useCallback } from "react";
+import { useHub, useTopic, useTopicPart } from "../events";
 import type { DebugSnapshot, Engine } from "../worker/protocol";
 
 interface Props {
@@ -15,7 +16,7 @@ interface Props {
   breakpointCount: number;
 }
 
-export const DebuggerPane = memo(function DebuggerPane({ engine, onEngine, snapshot, selected, onStep, onBack, onRun, onReset, breakpointCount }: Props) {
+export const DebuggerView = memo(function DebuggerView({ engine, onEngine, snapshot, selected, onStep, onBack, onRun, onReset, breakpointCount }: Props) {
   const s = snapshot;
   const usable = s && !s.unavailable;
   return (
@@ -85,3 +86,17 @@ export const DebuggerPane = memo(function DebuggerPane({ engine, onEngine, snaps
     </div>
   );
 });
+
+export function DebuggerPane() {
+  const hub = useHub();
+  const engine = useTopic("debug.engine");
+  const snapshot = useTopic("debug.snapshot");
+  const selected = useTopic("packet.selected");
+  const breakpointCount = useTopicPart("debug.breakpoints", (b) => (engine === "cbpf" ? b.cbpf : b.ebpf).length);
+  const onEngine = useCallback((e: Engine) => hub.publish("debug.engine", e), [hub]);
+  const onStep = useCallback(() => hub.emit("debug.command", "step"), [hub]);
+  const onBack = useCallback(() => hub.emit("debug.command", "back"), [hub]);
+  const onRun = useCallback(() => hub.emit("debug.command", "run"), [hub]);
+  const onReset = useCallback(() => hub.emit("debug.command", "reset"), [hub]);
+  return <DebuggerView engine={engine} onEngine={onEngine} snapshot={snapshot} selected={selected} onStep={onStep} onBack={onBack} onRun={onRun} onReset={onReset} breakpointCount={breakpointCount} />;
+}

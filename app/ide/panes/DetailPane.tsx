@@ -6,6 +6,8 @@
 import { memo, useMemo, useState } from "react";
 import type { DissectNode } from "../../../lib/dissect";
 import type { PacketDetail } from "../worker/client";
+import { useTopic, useTopicPart } from "../events";
+import { PaneBoundary } from "../layout/PaneBoundary";
 
 interface Props {
   detail: PacketDetail | null;
@@ -127,7 +129,7 @@ const HexView = memo(function HexView({
   );
 });
 
-export const DetailPane = memo(function DetailPane({ detail, reads }: Props) {
+export const DetailView = memo(function DetailView({ detail, reads }: Props) {
   const [hoverNode, setHoverNode] = useState<DissectNode | null>(null);
   const [picked, setPicked] = useState<DissectNode | null>(null);
   const [hoverByte, setHoverByte] = useState<number | null>(null);
@@ -197,3 +199,20 @@ export const DetailPane = memo(function DetailPane({ detail, reads }: Props) {
     </div>
   );
 });
+
+const NO_READS: { offset: number; size: number }[] = [];
+
+/** The selected packet, with the bytes the debugger's last step read when it is on this packet. */
+export function DetailPane() {
+  const detail = useTopic("packet.detail");
+  const selected = useTopic("packet.selected");
+  const snap = useTopic("debug.snapshot");
+  const captureKey = useTopicPart("capture", (c) => c?.key);
+  const reads = snap && !snap.unavailable && snap.packet === selected ? snap.reads : NO_READS;
+  // A pane that failed on one packet comes back for the next.
+  return (
+    <PaneBoundary name="Packet" resetKey={detail}>
+      <DetailView key={`${captureKey}/${detail?.index}`} detail={detail} reads={reads} />
+    </PaneBoundary>
+  );
+}

@@ -1,6 +1,7 @@
 "use client";
 /** Overlays: keyboard help, share link, presenter settings, traffic generator. */
 import { useEffect, useRef, useState, type ReactNode } from "react";
+import { PANE_IDS, PANES, type PaneId } from "./registry";
 
 export function Overlay({ onClose, children, testId }: { onClose: () => void; children: ReactNode; testId?: string }) {
   useEffect(() => {
@@ -81,18 +82,6 @@ export function ShareDialog({ link, note, onClose }: { link: string; note: strin
   );
 }
 
-export type PaneId = "cbpf" | "ebpf" | "trace" | "packets" | "detail" | "debugger" | "kernel";
-
-export const PANE_NAMES: Record<PaneId, string> = {
-  cbpf: "cBPF listing",
-  ebpf: "eBPF listing",
-  trace: "verifier trace",
-  packets: "packets",
-  detail: "packet detail",
-  debugger: "debugger",
-  kernel: "kernel",
-};
-
 export function PresenterDialog({
   panes,
   onChange,
@@ -108,12 +97,12 @@ export function PresenterDialog({
     <Overlay onClose={onClose} testId="presenter-dialog">
       <h2>Presenter mode</h2>
       <p className="pane-meta">Large type and only the panes you choose. Toggle with Alt+P.</p>
-      {(Object.keys(PANE_NAMES) as PaneId[]).map((id) => (
+      {PANE_IDS.map((id) => (
         <div className="row" key={id}>
           <input type="checkbox" id={`pp-${id}`} checked={panes[id]} onChange={(e) => onChange({ ...panes, [id]: e.target.checked })} />
           <span>
             <label htmlFor={`pp-${id}`} style={{ display: "inline", color: "var(--fg)" }}>
-              {PANE_NAMES[id]}
+              {PANES[id].label}
             </label>
           </span>
         </div>

@@ -1,6 +1,6 @@
 "use client";
 /** The three listings: cBPF (tcpdump -d/-dd/-ddd), the translated eBPF, and the verifier trace. */
-import { useMemo, memo } from "react";
+import { useCallback, useMemo, memo } from "react";
 import type { CbpfView, EbpfView, TraceView, Target } from "../../../lib/pipeline";
 import { ensureModel } from "../monaco/CodeView";
 import { LANG } from "../monaco/languages";
@@ -8,6 +8,10 @@ import { resolveLinks, useLinkFocus, type LinkedLines } from "../link-store";
 import { Listing, type LineDeco } from "./Listing";
 import type { DebugSnapshot } from "../worker/protocol";
 import { AgentNeeded, type AgentInfo } from "./AgentPanel";
+import { useHub, useTopic, useTopicPart } from "../events";
+import { useFontSize } from "../hooks/use-view";
+import { useKernelLogView } from "../hooks/use-kernel-log";
+import { toggleBreakpoint } from "../hooks/use-debugger";
 
 export type CbpfTab = "d" | "dd" | "ddd";
 
@@ -53,7 +57,7 @@ interface CbpfProps extends CommonProps {
   libpcap?: string;
 }
 
-export const CbpfPane = memo(function CbpfPane({ view, tab, onTab, fontSize, rainbow, ebpf, trace, debug, breakpoints, onToggleBreakpoint, stale, libpcap, kernelSlots }: CbpfProps) {
+export const CbpfListing = memo(function CbpfListing({ view, tab, onTab, fontSize, rainbow, ebpf, trace, debug, breakpoints, onToggleBreakpoint, stale, libpcap, kernelSlots }: CbpfProps) {
   const { links, origin } = useLinked(ebpf, trace, kernelSlots);
   const text = view?.text ?? { d: "", dd: "", ddd: "" };
   // Keep all three models current so any of them can be read (tests, automation) whatever the tab.
@@ -113,7 +117,7 @@ interface EbpfProps extends CommonProps {
   onToggleBreakpoint: (slot: number) => void;
 }
 
-export const EbpfPane = memo(function EbpfPane({ ebpf, trace, fontSize, rainbow, debug, target, breakpoints, onToggleBreakpoint, kernelSlots }: EbpfProps) {
+export const EbpfListing = memo(function EbpfListing({ ebpf, trace, fontSize, rainbow, debug, target, breakpoints, onToggleBreakpoint, kernelSlots }: EbpfProps) {
   const { links, origin } = useLinked(ebpf, trace, kernelSlots);
   const view = ebpf;
   const decorations = useMemo(() => {
@@ -184,7 +188,7 @@ interface TraceProps extends CommonProps {
   kernelLog: KernelLogView | null;
 }
 
-export const TracePane = memo(function TracePane({ ebpf, trace, fontSize, rainbow, debug, agent, kernelLog, kernelSlots }: TraceProps) {
+export const TraceListing = memo(function TraceListing({ ebpf, trace, fontSize, rainbow, debug, agent, kernelLog, kernelSlots }: TraceProps) {
   const { links, origin } = useLinked(ebpf, trace, kernelSlots);
   const kernelDecos = useMemo(() => {
     const decos = new Map<number, LineDeco>();
@@ -251,3 +255,43 @@ export const TracePane = memo(function TracePane({ ebpf, trace, fontSize, rainbo
     </div>
   );
 });
+
+/** The listings' common inputs, each read from its topic. */
+function useListingInputs() {
+  const result = useTopic("pipeline.result");
+  const fontSize = useFontSize();
+  const rainbow = useTopic("view.rainbow");
+  const debug = useTopic("debug.snapshot");
+  return { ebpf: result?.ebpf ?? null, trace: result?.trace ?? null, fontSize, rainbow, debug };
+}
+
+export function CbpfPane() {
+  const hub = useHub();
+  const common = useListingInputs();
+  const view = useTopicPart("pipeline.result", (r) => r?.cbpf ?? null);
+  const tab = useTopic("view.cbpfTab");
+  const breakpoints = useTopicPart("debug.breakpoints", (b) => b.cbpf);
+  const stale = useTopicPart("compile.last", (c) => !!c && !c.response.ok);
+  const libpcap = useTopicPart("compile.good", (g) => g?.libpcap);
+  const { kernelSlots } = useKernelLogView();
+  const onTab = useCallback((t: CbpfTab) => hub.publish("view.cbpfTab", t), [hub]);
+  const onToggle = useCallback((line: number) => toggleBreakpoint(hub, "cbpf", line), [hub]);
+  return <CbpfListing {...common} view={view} tab={tab} onTab={onTab} breakpoints={breakpoints} onToggleBreakpoint={onToggle} stale={stale} libpcap={libpcap} kernelSlots={kernelSlots} />;
+}
+
+export function EbpfPane() {
+  const hub = useHub();
+  const common = useListingInputs();
+  const target = useTopicPart("settings", (s) => s.target);
+  const breakpoints = useTopicPart("debug.breakpoints", (b) => b.ebpf);
+  const { kernelSlots } = useKernelLogView();
+  const onToggle = useCallback((slot: number) => toggleBreakpoint(hub, "ebpf", slot), [hub]);
+  return <EbpfListing {...common} target={target} breakpoints={breakpoints} onToggleBreakpoint={onToggle} kernelSlots={kernelSlots} />;
+}
+
+export function TracePane() {
+  const common = useListingInputs();
+  const agent = useTopic("agent");
+  const { kernelLog, kernelSlots } = useKernelLogView();
+  return <TraceListing {...common} agent={agent} kernelLog={kernelLog} kernelSlots={kernelSlots} />;
+}

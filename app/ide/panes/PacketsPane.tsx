@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, memo } from "react";
 import type { PacketRow, VerdictsView, EngineVerdicts } from "../../../lib/pipeline";
 import type { PipelineClient } from "../worker/client";
+import { useHub, useTopic, useTopicPart } from "../events";
 
 export interface Sample {
   file: string;
@@ -53,7 +54,7 @@ function cell(v: EngineVerdicts | undefined, i: number): { text: string; cls: st
   return { text: "", cls: "v", title: "not run" };
 }
 
-export const PacketsPane = memo(function PacketsPane(props: Props) {
+export const PacketsView = memo(function PacketsView(props: Props) {
   const { client, captureKey, count, verdicts, selected, onSelect, rowHeight } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 400 });
@@ -304,3 +305,51 @@ export const PacketsPane = memo(function PacketsPane(props: Props) {
     </div>
   );
 });
+
+/** The list of the loaded capture, with the verdicts of every engine (the kernel's too). */
+export function PacketsPane() {
+  const hub = useHub();
+  const capture = useTopic("capture");
+  const verdicts = useTopicPart("pipeline.result", (r) => r?.verdicts ?? null);
+  const rowHeight = useTopicPart("view.presenter", (p) => (p ? 30 : 22));
+  const client = useTopic("worker");
+  const selected = useTopic("packet.selected");
+  const loading = useTopic("capture.loading");
+  const loadError = useTopic("capture.error");
+  const samples = useTopic("samples");
+  const agentConnected = useTopicPart("agent", (a) => a.connected);
+  const kernelVerdicts = useTopic("kernel.verdicts");
+  const onSelect = useCallback((i: number) => hub.publish("packet.selected", i), [hub]);
+  const onOpenFile = useCallback(() => hub.emit("capture.pick", undefined), [hub]);
+  const onSample = useCallback((s: Sample) => hub.emit("capture.sample", s), [hub]);
+  const onGenerate = useCallback(() => hub.publish("overlay", "generate"), [hub]);
+  const onExport = useCallback((which: "matched-cbpf" | "matched-ebpf" | "all") => hub.emit("capture.export", which), [hub]);
+  const onEdit = useCallback((m: "edit" | "new") => hub.publish("overlay", { editor: m }), [hub]);
+  const onDelete = useCallback(() => {
+    const sel = hub.get("packet.selected");
+    if (sel !== null) hub.get("worker")?.edit("delete", sel);
+  }, [hub]);
+  return (
+    <PacketsView
+      client={client}
+      captureKey={capture?.key ?? 0}
+      captureName={capture?.name ?? null}
+      count={capture?.count ?? 0}
+      verdicts={verdicts}
+      selected={selected}
+      onSelect={onSelect}
+      loading={loading}
+      loadError={loadError}
+      samples={samples}
+      onOpenFile={onOpenFile}
+      onSample={onSample}
+      onGenerate={onGenerate}
+      onExport={onExport}
+      onEdit={onEdit}
+      onDelete={onDelete}
+      agentConnected={agentConnected}
+      kernelVerdicts={kernelVerdicts}
+      rowHeight={rowHeight}
+    />
+  );
+}
