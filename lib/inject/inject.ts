@@ -8,7 +8,7 @@
 import { assemble, label, mov64Imm, mov64Reg, type AsmItem } from "../ebpf";
 import { extInfoProblems, readBpfObject, replaceInstructions, writeBpfObject, type BpfObject } from "../elf";
 import { isPlaygroundError } from "../errors";
-import { translate, type TranslateResult } from "../translate";
+import { translate, type TranslateAbi, type TranslateResult } from "../translate";
 import { accessReason, sectionAccess, type SectionAccess } from "./access";
 import { entrySectionsReaching } from "./calls";
 import { linkTypeOf } from "./hosts";
@@ -38,7 +38,7 @@ export function injectFilter(req: InjectRequest): InjectResult {
   const resultLabel = `${prefix}_result`;
   let translation: TranslateResult;
   try {
-    translation = translate(req.cbpf, { target: access.target, mode: "body", resultLabel, labelPrefix: prefix });
+    translation = translate(req.cbpf, { target: access.target, mode: "body", resultLabel, labelPrefix: prefix, abi: stubAbi(access) });
   } catch (e) {
     if (isPlaygroundError(e) && e.code === "translate/jump-range") throw refuse("range", e.message, e.position);
     if (isPlaygroundError(e) && e.code === "translate/stack") throw refuse("stack", e.message, e.position);
@@ -106,6 +106,17 @@ export function injectFilter(req: InjectRequest): InjectResult {
     inserted,
     notes,
   };
+}
+
+/**
+ * The stub's register convention: r4/r5 hold the packet bounds and r1 the context (the ABI passes
+ * the host's ctx, or skb, as the first argument), so the filter may read context fields
+ * (`ifindex`, `len` on tc). In direct mode that moves X off r1; r6..r9 are free at a function's
+ * entry (each frame has its own, and they are uninitialised there).
+ */
+function stubAbi(access: SectionAccess): Partial<TranslateAbi> {
+  if (access.mode === "direct") return { ctx: "r1", packetStart: "r4", packetEnd: "r5", a: "r0", x: "r2", tmp: "r3", ind: "r6", result: "r0" };
+  return { ctx: "r1", packetStart: "r4", packetEnd: "r5" };
 }
 
 /** The filter's items with pwru's result epilogue at the result label in place of the stand-in exit. */
