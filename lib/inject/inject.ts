@@ -73,7 +73,7 @@ export function injectFilter(req: InjectRequest): InjectResult {
     throw e;
   }
   const problems = extInfoProblems(patched);
-  if (problems.length > 0) throw refuse("range", `the patched object breaks the kernel's func_info/line_info rules: ${problems.map((p) => p.message).join("; ")}`);
+  if (problems.length > 0) throw refuse("ext-info", `the patched object breaks the kernel's func_info/line_info rules: ${problems.map((p) => p.message).join("; ")}`);
 
   const inserted = { sectionIndex: stub.sectionIndex, start: stub.start, slots: program.slots };
   const moved = new Map<number, (number | null)[]>();
