@@ -87,9 +87,9 @@ export function compileAndInject(opts: CompileInjectOptions): CompileInjectResul
     }
   }
   const last = splices[splices.length - 1]!.result;
-  // A stub patched later is no longer "not patched": keep only the notes that still hold.
+  // A stub another splice patched: its "not changed by this splice" note no longer matters.
   const patched = new Set(splices.map((s) => s.result.stub.name));
-  for (const s of splices) for (const n of s.result.notes) if (!/ is not patched:/.test(n) || !patched.has(n.split(" ", 1)[0]!)) notes.push(n);
+  for (const s of splices) for (const n of s.result.notes) if (!/ is not changed by this splice:/.test(n) || !patched.has(n.split(" ", 1)[0]!)) notes.push(n);
   return { original, splices, object: last.object, bytes: last.bytes, notes: [...new Set(notes)] };
 }
 

@@ -89,7 +89,7 @@ export function injectFilter(req: InjectRequest): InjectResult {
 
   notes.push(`${stub.name}: ${program.slots} instructions spliced before its first (${translation.stats.cbpfLength} cBPF instructions; stack ${translation.stackDepth} bytes, call chain ${stack.combined} of ${MAX_BPF_STACK})`);
   for (const other of findStubs(obj)) {
-    if (other.name !== stub.name && other.calls.length > 0) notes.push(`${other.name} is not patched: its body still accepts every packet that reaches it`);
+    if (other.name !== stub.name && other.calls.length > 0) notes.push(`${other.name} is not changed by this splice: unless it is patched too, it accepts every packet that reaches it`);
   }
   if (access.mode === "probe_read_kernel") notes.push("packet bytes are read from the skb's linear area only (data .. data_end); the sk_buff offsets are this kernel's (Linux 6.18 x86_64), not CO-RE relocated");
   notes.push(...translation.notes);
