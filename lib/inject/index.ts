@@ -9,5 +9,5 @@ export { findStubs, resolveStub, layerOfName, STUB_PREFIX, DEFAULT_STUB } from "
 export { HOST_OBJECTS, SKB_FENTRY_HOST, linkTypeOf, hostKindOf, LINKTYPE_EN10MB, LINKTYPE_RAW, type HostObject } from "./hosts";
 export { sectionAccess, accessReason, type SectionAccess } from "./access";
 export { INJECT_REFUSALS, isInjectRefusal } from "./refuse";
-export { objectStreams, type StreamInsnFull } from "./streams";
+export { objectStreams } from "./streams";
 export { MAX_BPF_STACK, frameDepth, stackThroughStub } from "./stack";

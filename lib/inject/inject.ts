@@ -69,7 +69,7 @@ export function injectFilter(req: InjectRequest): InjectResult {
   try {
     patched = replaceInstructions(obj, stub.sectionIndex, stub.start, 0, program.raw);
   } catch (e) {
-    if (isPlaygroundError(e) && /does not fit|offset/.test(e.message)) throw refuse("range", e.message, e.position);
+    if (isPlaygroundError(e) && /does not fit 16 bits/.test(e.message)) throw refuse("range", e.message, e.position);
     throw e;
   }
   const problems = extInfoProblems(patched);

@@ -52,6 +52,8 @@ export interface StreamInsn {
   readonly target?: string;
   /** Spliced instructions: the cBPF instruction it came from (null: guard, prologue or epilogue). */
   readonly cbpf?: number | null;
+  /** The symbol a relocation at this instruction names (a map, a global, a called function): an anchor. */
+  readonly reloc?: string;
 }
 
 /** One program section of an object, as a list of instructions. */
