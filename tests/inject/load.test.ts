@@ -74,7 +74,7 @@ describeWithObjects(
         expect(failures).toEqual([]);
         expect(loaded).toBe(L2_FILTERS.length);
         console.log(`[inject] ${host}: ${loaded} patched objects loaded; largest splice ${biggest} instructions`);
-      });
+      }, 600_000); // ~330 compiles and loads: 10-30 s here, more on a busy machine
 
       it.each(["xdp", "tc"] as const)("the patched %s host counts exactly the frames libpcap's bpf_filter matches", (host) => {
         const packets = generateMix(20261204, 200, { truncatedShare: 0 });
@@ -107,7 +107,7 @@ describeWithObjects(
             closeFd(prog);
           }
         }
-      });
+      }, 120_000);
     });
   },
   ["bpftool"],
