@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { CbpfInsn } from "../lib/cbpf/insn";
 import { readBpfObject, type BpfObject } from "../lib/elf";
 import { PlaygroundError } from "../lib/errors";
-import { findStubs, HOST_OBJECTS, injectFilter, linkTypeOf, resolveStub, type HostKind, type InjectResult, type StubLayer } from "../lib/inject";
+import { findStubs, HOST_OBJECTS, injectFilter, linkTypeOf, REJECT_ALL, resolveStub, type HostKind, type InjectResult, type StubLayer } from "../lib/inject";
 import { compileFilter, DEFAULT_SNAPLEN } from "./native/libpcap";
 
 export const BPF_BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "bpf", "build");
@@ -19,8 +19,6 @@ export const BPF_BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), ".
 /** Path of a project host object (built by scripts/build-bpf.sh). */
 export const hostObjectFile = (host: HostKind): string => join(BPF_BUILD_DIR, HOST_OBJECTS[host].file);
 
-/** `ret #0`: the filter that rejects every packet. */
-export const REJECT_ALL: readonly CbpfInsn[] = [{ code: 0x06, jt: 0, jf: 0, k: 0 }];
 
 export interface CompileInjectOptions {
   readonly filter: string;
