@@ -9,6 +9,7 @@ import { assemble, label, mov64Imm, mov64Reg, type AsmItem } from "../ebpf";
 import { extInfoProblems, readBpfObject, replaceInstructions, writeBpfObject, type BpfObject } from "../elf";
 import { isPlaygroundError } from "../errors";
 import { translate, type TranslateAbi, type TranslateResult } from "../translate";
+import { checkStubBody } from "./body";
 import { accessReason, sectionAccess, type SectionAccess } from "./access";
 import { entrySectionsReaching } from "./calls";
 import { linkTypeOf } from "./hosts";
@@ -33,6 +34,8 @@ export function injectFilter(req: InjectRequest): InjectResult {
   }
   const access = pickAccess(obj, stub);
   const notes: string[] = [];
+  const unchecked = checkStubBody(obj, stub);
+  if (unchecked) notes.push(unchecked);
 
   const prefix = `inj_${stub.name}`;
   const resultLabel = `${prefix}_result`;

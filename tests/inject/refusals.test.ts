@@ -86,6 +86,31 @@ describeWithObjects(
         "filter_pcap_ebpf_l2 takes 4 arguments; the stub ABI has five (ctx, ctx, ctx, data, data_end), so that r4 and r5 hold the packet bounds on entry",
       );
 
+      // Five arguments, but a body that is not the ABI's epilogue (with data_end = 0 it is always
+      // false): every packet would be refused whatever the filter says.
+      const other = buildC(
+        dir,
+        "other_body",
+        `${PRELUDE}static __noinline bool filter_pcap_ebpf_l2(void *_c, void *__c, void *___c, void *data, void *data_end)\n{\n\treturn data != data_end && data_end != 0 && _c == __c && __c == ___c;\n}\n${XDP_CALLER("filter_pcap_ebpf_l2")}`,
+      );
+      e = refused({ object: other, cbpf: cbpfFor("ip"), linkType: L2 });
+      expect(e.code).toBe("inject/stub-signature");
+      expect(e.message).toBe(
+        "filter_pcap_ebpf_l2's body returns 0 when entered with r4 = 262144 and r1 = r2 = r3 = r5 = 0, where the stub ABI's body returns 1: the spliced filter falls through into it, so it must be PLAYGROUND_STUB_BODY (data != data_end && a == b && b == c)",
+      );
+
+      // `data` unused: clang passes data_end in r4 and the body never reads r5.
+      const dropped = buildC(
+        dir,
+        "dropped_arg",
+        `${PRELUDE}static __noinline bool filter_pcap_ebpf_l2(void *_c, void *__c, void *___c, void *data, void *data_end)\n{\n\treturn data_end != 0 && _c == __c && __c == ___c;\n}\n${XDP_CALLER("filter_pcap_ebpf_l2")}`,
+      );
+      e = refused({ object: dropped, cbpf: cbpfFor("ip"), linkType: L2 });
+      expect(e.code).toBe("inject/stub-signature");
+      expect(e.message).toBe(
+        "filter_pcap_ebpf_l2's body never reads r5: clang drops an argument a static function does not use and passes the next one in its place, so r4 and r5 may not hold data and data_end; use every argument (PLAYGROUND_STUB_BODY)",
+      );
+
       const unnamed = buildC(dir, "unnamed", `${PRELUDE}${STUB("my_filter")}${XDP_CALLER("my_filter")}`);
       e = refused({ object: unnamed, cbpf: cbpfFor("ip"), linkType: L2, stub: "my_filter" });
       expect(e.code).toBe("inject/stub-signature");
