@@ -10,6 +10,7 @@ import type { CbpfInsn } from "../../lib/cbpf/insn";
 import { rawFromDecoded } from "../../lib/ebpf";
 import { readBpfObject, replaceInstructions, writeBpfObject, type BpfObject } from "../../lib/elf";
 import { INJECT_REFUSALS, injectFilter, linkTypeOf } from "../../lib/inject";
+import { describeKernel } from "../kernel/support";
 import { describeWithObjects } from "../support/bpf-objects";
 import { bpftool, buildC, cbpfFor, hostBytes, scratch, thrown } from "./support";
 
@@ -146,46 +147,49 @@ describeWithObjects(
       );
     });
 
-    it("stack: a host frame of 448 bytes leaves no room for a probe-read filter, yet loads with a filter that needs none", () => {
-      const deep = buildC(
-        dir,
-        "deep",
-        `${PRELUDE}${STUB("filter_pcap_ebpf_l2")}SEC("raw_tp/netif_receive_skb")\nint prog(struct bpf_raw_tracepoint_args *ctx)\n{\n\tchar buf[448];\n\tvoid *skb = (void *)ctx->args[0];\n\n\tif (bpf_probe_read_kernel(buf, sizeof(buf), skb))\n\t\treturn 0;\n\treturn filter_pcap_ebpf_l2(skb, skb, skb, (void *)(long)buf[0], (void *)(long)buf[447]);\n}\n`,
-      );
-      const e = refused({ object: deep, cbpf: cbpfFor("tcp port 80"), linkType: L2 });
+    const DEEP = `${PRELUDE}${STUB("filter_pcap_ebpf_l2")}SEC("raw_tp/netif_receive_skb")\nint prog(struct bpf_raw_tracepoint_args *ctx)\n{\n\tchar buf[448];\n\tvoid *skb = (void *)ctx->args[0];\n\n\tif (bpf_probe_read_kernel(buf, sizeof(buf), skb))\n\t\treturn 0;\n\treturn filter_pcap_ebpf_l2(skb, skb, skb, (void *)(long)buf[0], (void *)(long)buf[447]);\n}\n`;
+
+    it("stack: a host frame of 448 bytes leaves no room for a probe-read filter", () => {
+      const e = refused({ object: buildC(dir, "deep", DEEP), cbpf: cbpfFor("tcp port 80"), linkType: L2 });
       expect(e.code).toBe("inject/stack");
       expect(e.message).toMatch(
         /^the filter needs 152 bytes of stack in filter_pcap_ebpf_l2, and the call chain prog → filter_pcap_ebpf_l2 would then use 608 bytes \(464 without the filter\); the kernel allows 512$/,
       );
-      // The kernel agrees: the same hunk (as it goes into the skb host, same access mode and
-      // stub) spliced in without the check is refused for its combined stack.
-      const same = injectFilter({ object: hostBytes("skb"), cbpf: cbpfFor("tcp port 80"), linkType: L2 });
-      const sec = same.object.programs.find((p) => p.sectionIndex === same.inserted.sectionIndex)!;
-      const hunk = rawFromDecoded(sec.insns).slice(same.inserted.start, same.inserted.start + same.inserted.slots);
-      const deepObj = readBpfObject(deep);
-      const stub = deepObj.programs.flatMap((p) => p.functions.map((f) => ({ p, f }))).find((x) => x.f.name === "filter_pcap_ebpf_l2")!;
-      const forced = `${dir}/deep-forced.o`;
-      writeFileSync(forced, writeBpfObject(replaceInstructions(deepObj, stub.p.sectionIndex, stub.f.start, 0, hunk)));
-      const forcedPin = `/sys/fs/bpf/bpfpg-inject-refusals-forced-${process.pid}`;
-      pins.push(forcedPin);
-      let log = "";
-      try {
-        bpftool(["prog", "loadall", forced, forcedPin]);
-      } catch (err) {
-        log = String((err as { stderr?: string }).stderr);
-      }
-      const kernel = /combined stack size of 2 calls is (\d+)\. Too large/.exec(log);
-      expect(kernel, log).not.toBeNull();
-      expect(Number(kernel![1])).toBeGreaterThan(512);
+    });
 
-      // `ret #0` needs one 8-byte slot at most: the chain stays at 464, and the kernel agrees it fits.
-      const reject: CbpfInsn[] = [{ code: 0x06, jt: 0, jf: 0, k: 0 }];
-      const ok = injectFilter({ object: deep, cbpf: reject, linkType: L2 });
-      const file = `${dir}/deep-ok.o`;
-      writeFileSync(file, ok.bytes);
-      const pin = `/sys/fs/bpf/bpfpg-inject-refusals-${process.pid}`;
-      pins.push(pin);
-      bpftool(["prog", "loadall", file, pin]);
+    describeKernel("the stack check against the kernel", () => {
+      it("the kernel refuses the same hunk spliced in unchecked, and loads a filter that needs no stack", () => {
+        const deep = buildC(dir, "deep-kernel", DEEP);
+        // The hunk as it goes into the skb host (same access mode, same stub name), spliced into
+        // the deep host with lib/elf directly: the verifier refuses it for its combined stack.
+        const same = injectFilter({ object: hostBytes("skb"), cbpf: cbpfFor("tcp port 80"), linkType: L2 });
+        const sec = same.object.programs.find((p) => p.sectionIndex === same.inserted.sectionIndex)!;
+        const hunk = rawFromDecoded(sec.insns).slice(same.inserted.start, same.inserted.start + same.inserted.slots);
+        const deepObj = readBpfObject(deep);
+        const stub = deepObj.programs.flatMap((p) => p.functions.map((f) => ({ p, f }))).find((x) => x.f.name === "filter_pcap_ebpf_l2")!;
+        const forced = `${dir}/deep-forced.o`;
+        writeFileSync(forced, writeBpfObject(replaceInstructions(deepObj, stub.p.sectionIndex, stub.f.start, 0, hunk)));
+        const forcedPin = `/sys/fs/bpf/bpfpg-inject-refusals-forced-${process.pid}`;
+        pins.push(forcedPin);
+        let log = "";
+        try {
+          bpftool(["prog", "loadall", forced, forcedPin]);
+        } catch (err) {
+          log = String((err as { stderr?: string }).stderr);
+        }
+        const kernel = /combined stack size of 2 calls is (\d+)\. Too large/.exec(log);
+        expect(kernel, log).not.toBeNull();
+        expect(Number(kernel![1])).toBeGreaterThan(512);
+
+        // `ret #0` needs one 8-byte slot at most: the chain stays at 464, and the kernel agrees it fits.
+        const reject: CbpfInsn[] = [{ code: 0x06, jt: 0, jf: 0, k: 0 }];
+        const ok = injectFilter({ object: deep, cbpf: reject, linkType: L2 });
+        const file = `${dir}/deep-ok.o`;
+        writeFileSync(file, ok.bytes);
+        const pin = `/sys/fs/bpf/bpfpg-inject-refusals-${process.pid}`;
+        pins.push(pin);
+        bpftool(["prog", "loadall", file, pin]);
+      });
     });
 
     it("range: a filter too long for eBPF's 16-bit jump offsets once translated", () => {
