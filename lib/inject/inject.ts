@@ -52,7 +52,7 @@ export function injectFilter(req: InjectRequest): InjectResult {
   try {
     program = assemble(items);
   } catch (e) {
-    if (isPlaygroundError(e)) throw refuse("range", `the spliced filter does not assemble: ${e.message}`);
+    if (isPlaygroundError(e) && /outside|fit/.test(e.message)) throw refuse("range", `the spliced filter does not assemble: ${e.message}`);
     throw e;
   }
   const bodySlots = translation.program.slots - 1; // without the translator's stand-in exit

@@ -59,7 +59,8 @@ export interface StackCheck {
 
 /**
  * The deepest chain (from a program entry, through the stub at (sectionIndex, start), into what
- * the stub calls) with the stub's frame set to `stubFrame`.
+ * the stub calls) with the stub's frame at least `stubFrame` bytes: the spliced filter's stack is
+ * dead once it falls through into the body, so the frame is the larger of the two.
  */
 export function stackThroughStub(obj: BpfObject, sectionIndex: number, start: number, stubFrame: number): StackCheck {
   const frames = new Map<string, { name: string; depth: number }>();
@@ -72,7 +73,7 @@ export function stackThroughStub(obj: BpfObject, sectionIndex: number, start: nu
   const stubKey = fnKey(sectionIndex, start);
   const edges = callEdges(obj).filter((e) => e.from.fn);
   const callees = (key: string) => edges.filter((e) => fnKey(e.from.sectionIndex, e.from.fn!.start) === key).map((e) => fnKey(e.to.sectionIndex, e.to.slot));
-  const frameOf = (key: string) => roundFrame(key === stubKey ? stubFrame : frames.get(key)?.depth ?? 0);
+  const frameOf = (key: string) => roundFrame(Math.max(frames.get(key)?.depth ?? 0, key === stubKey ? stubFrame : 0));
 
   // Deepest path from `key` down (the stub's callees), and deepest path from entries down to the stub.
   const down = (key: string, seen: Set<string>): { bytes: number; chain: string[] } => {
