@@ -52,6 +52,8 @@ export const LIMITS = {
   eventsPerMessage: 1024,
   logChars: 64 << 20,
   nameChars: 15,
+  /** A BPF ELF object for loadObject (the project's hosts are a few KiB; 4 MiB leaves room for users' own). */
+  objectBytes: 4 << 20,
 } as const;
 
 const U32 = 0xffffffff;

@@ -7,6 +7,7 @@ import { resolveDlt, type CompileFilterOptions, type CompileFilterResult } from 
 import { closeFd } from "../native/libc";
 import { ifNameToIndex } from "../native/libc";
 import type { LoadOptions, LoadResult } from "../kernel/load";
+import { ObjectLoadError, type LoadedObject, type ObjectLoadOptions } from "../kernel/object-load";
 import { progInfo, type ProgInfo, type ProgDump } from "../kernel/inspect";
 import { kernelInfo, type KernelInfo } from "../kernel/kernel-info";
 import { ArrayMap, RingBuffer } from "../kernel/maps";
@@ -113,6 +114,11 @@ export interface KernelBackend {
    * ld_imm64 instructions name (the worker borrows them and renumbers the instructions).
    */
   loadProgram(opts: LoadOptions, job: Job, mapFds?: readonly number[]): Promise<LoadResult>;
+  /**
+   * libbpf's load of one program of an ELF object with its maps (in a worker: the bytes are the
+   * client's). The fds of the result belong to the caller; a refusal throws ObjectLoadError.
+   */
+  loadObject(opts: ObjectLoadOptions, job: Job): Promise<LoadedObject>;
   progInfo(fd: number): ProgInfo;
   dumpProgram(fd: number, job: Job): Promise<ProgDump>;
   testRun(fd: number, spec: TestRunSpec, job: Job): Promise<PacketRun[]>;
@@ -188,6 +194,12 @@ export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
     loadProgram: async (o, job, mapFds = []) => {
       const { result, fds } = await isolates().run("load", { ...o, mapFds: [...mapFds] }, { ...job, fds: [...mapFds] });
       return result.ok ? { ...result, fd: fds[0]! } : result;
+    },
+    loadObject: async (o, job) => {
+      const { result, fds } = await isolates().run("loadObject", o, job);
+      if (!result.ok) throw ObjectLoadError.from(result.failure);
+      const l = result.loaded;
+      return { ...l, fd: fds[0]!, maps: l.maps.map((m, i) => ({ ...m, fd: fds[i + 1]! })) };
     },
     progInfo,
     dumpProgram: async (fd, job) => (await isolates().run("dump", {}, { ...job, fds: [fd] })).result,

@@ -13,6 +13,7 @@ import type { ProgKind } from "../kernel/prog-types";
 import type { BuildSpec, CountingSpec, KernelBackend } from "../agent/backend";
 import { buildCounting, buildForLoad, classicOf, summarize, type BuiltSummary } from "../agent/programs";
 import { resolveDlt } from "../native/libpcap";
+import { loadObject, ObjectLoadError, type LoadedObject, type ObjectLoadFailure, type ObjectLoadOptions } from "../kernel/object-load";
 import { compileForPage, type CompileRequest, type CompileResponse } from "../web/page-compile";
 
 export interface Output<R> {
@@ -44,6 +45,12 @@ function renumberMapFds(insns: Uint8Array, parentFds: readonly number[], mine: r
   }
   return out;
 }
+
+/**
+ * A loaded object as it crosses to the parent: its fds (the program's, then each map's in order)
+ * travel as descriptors, so the numbers in here are -1 until the parent puts its own in.
+ */
+export type ObjectLoadOutcome = { ok: true; loaded: LoadedObject } | { ok: false; failure: ObjectLoadFailure };
 
 /** The agent's build steps run here with the in-process libpcap; nothing else of a backend is used. */
 function localBackend(layout: CountingSpec["layout"] = null): KernelBackend {
@@ -79,6 +86,21 @@ export const OPERATIONS = {
     const { mapFds = [], ...opts } = args;
     const r = loadProgram(mapFds.length > 0 ? { ...opts, insns: renumberMapFds(opts.insns, mapFds, fds) } : opts);
     return r.ok ? { result: { ...r, fd: -1 }, fds: [r.fd] } : { result: r };
+  },
+  /**
+   * libbpf's open and load of an object a client sent (server/kernel/object-load.ts): ELF
+   * parsing, relocation and the verifier all run here, never in the agent. The program's fd and
+   * its maps' fds cross to the parent; a refusal is a result, with libbpf's messages and the log.
+   */
+  loadObject: (args: ObjectLoadOptions): Output<ObjectLoadOutcome> => {
+    try {
+      const r = loadObject(args);
+      const loaded: LoadedObject = { ...r, fd: -1, maps: r.maps.map((m) => ({ ...m, fd: -1 })) };
+      return { result: { ok: true, loaded }, fds: [r.fd, ...r.maps.map((m) => m.fd)] };
+    } catch (e) {
+      if (e instanceof ObjectLoadError) return { result: { ok: false, failure: e.toFailure() } };
+      throw e;
+    }
   },
   /** bpf_prog_info, the xlated dump and the JIT disassembly of the borrowed program fd. */
   dump: (_args: Record<string, never>, fds: number[]): Output<ProgDump> => ({ result: dumpProgram(fds[0]!) }),
