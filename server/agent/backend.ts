@@ -4,7 +4,8 @@
  * spy and prove that refused connections and malformed messages never got this far.
  */
 import { resolveDlt, type CompileFilterOptions, type CompileFilterResult } from "../native/libpcap";
-import { closeFd } from "../native/libc";
+import { closeFd, dupCloexec } from "../native/libc";
+import { HostCounts } from "../kernel/host-verdict";
 import { ifNameToIndex } from "../native/libc";
 import type { LoadOptions, LoadResult } from "../kernel/load";
 import { ObjectLoadError, type LoadedObject, type ObjectLoadOptions } from "../kernel/object-load";
@@ -121,9 +122,16 @@ export interface KernelBackend {
   loadObject(opts: ObjectLoadOptions, job: Job): Promise<LoadedObject>;
   progInfo(fd: number): ProgInfo;
   dumpProgram(fd: number, job: Job): Promise<ProgDump>;
-  testRun(fd: number, spec: TestRunSpec, job: Job): Promise<PacketRun[]>;
+  /** `countsFd`: a host's counts map; each run is then also judged by it (PacketRun.matchedRuns). */
+  testRun(fd: number, spec: TestRunSpec, job: Job, countsFd?: number): Promise<PacketRun[]>;
   createCounters(): CounterMap;
   createRing(size: number): EventRing;
+  /** A host object's counts map (slot 0 seen, slot 1 matched) as counters; takes ownership of `fd`. */
+  hostCounters(fd: number): CounterMap;
+  /** An object's ring buffer map of `size` bytes; takes ownership of `fd`. */
+  adoptRing(fd: number, size: number): EventRing;
+  /** A close-on-exec duplicate the caller owns (an attachment keeps its own references). */
+  dupFd(fd: number): number;
   attach(spec: AttachSpec): Attachment;
   linkInfo(linkFd: number): LinkInfo;
   skbLayout(): SkbLayout | null;
@@ -156,6 +164,16 @@ function counterMap(): CounterMap {
 
 function eventRing(size: number): EventRing {
   const ring = RingBuffer.create(size, "bpg_events");
+  return { fd: ring.fd, drain: (max) => ring.drain(max), close: () => ring.close() };
+}
+
+function hostCounters(fd: number): CounterMap {
+  const counts = new HostCounts(fd);
+  return { fd, read: () => counts.read(), close: () => closeFd(fd) };
+}
+
+function adoptedRing(fd: number, size: number): EventRing {
+  const ring = RingBuffer.adopt(fd, size);
   return { fd: ring.fd, drain: (max) => ring.drain(max), close: () => ring.close() };
 }
 
@@ -203,9 +221,12 @@ export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
     },
     progInfo,
     dumpProgram: async (fd, job) => (await isolates().run("dump", {}, { ...job, fds: [fd] })).result,
-    testRun: async (fd, spec, job) => (await isolates().run("testRun", spec, { ...job, fds: [fd] })).result,
+    testRun: async (fd, spec, job, countsFd) => (await isolates().run("testRun", spec, { ...job, fds: countsFd === undefined ? [fd] : [fd, countsFd] })).result,
     createCounters: counterMap,
     createRing: eventRing,
+    hostCounters,
+    adoptRing: adoptedRing,
+    dupFd: dupCloexec,
     attach,
     linkInfo,
     skbLayout,

@@ -9,6 +9,7 @@ import { compileFilter, type CompileFilterOptions, type CompileFilterResult } fr
 import { loadProgram, type LoadOptions, type LoadResult } from "../kernel/load";
 import { dumpProgram, type ProgDump } from "../kernel/inspect";
 import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
+import { HostCounts, runCounted } from "../kernel/host-verdict";
 import type { ProgKind } from "../kernel/prog-types";
 import type { BuildSpec, CountingSpec, KernelBackend } from "../agent/backend";
 import { buildCounting, buildForLoad, classicOf, summarize, type BuiltSummary } from "../agent/programs";
@@ -104,11 +105,15 @@ export const OPERATIONS = {
   },
   /** bpf_prog_info, the xlated dump and the JIT disassembly of the borrowed program fd. */
   dump: (_args: Record<string, never>, fds: number[]): Output<ProgDump> => ({ result: dumpProgram(fds[0]!) }),
-  /** BPF_PROG_TEST_RUN of the borrowed program fd over each packet, `repeat` runs each. */
+  /**
+   * BPF_PROG_TEST_RUN of the borrowed program fd over each packet, `repeat` runs each. With a
+   * second fd (a host's counts map) each run is also judged by that counter (host-verdict.ts).
+   */
   testRun: (args: { kind: ProgKind; packets: Uint8Array[]; linkType: number; repeat: number }, fds: number[]): Output<PacketRun[]> => {
     const runner = new PacketRunner(fds[0]!, args.kind);
+    const counts = fds.length > 1 ? new HostCounts(fds[1]!) : null;
     try {
-      return { result: args.packets.map((p) => runner.run(p, args.linkType, args.repeat)) };
+      return { result: args.packets.map((p) => (counts ? runCounted(runner, counts, p, args.linkType, args.repeat) : runner.run(p, args.linkType, args.repeat))) };
     } finally {
       runner.close();
     }

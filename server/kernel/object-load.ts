@@ -129,6 +129,11 @@ const DEFAULT_MAX_MAP_BYTES = 64 << 20;
 /** How much of a verifier log an error message repeats (the whole log is in `log`). */
 const MESSAGE_LOG_TAIL = 16 << 10;
 
+/** The last `max` characters of `text`, marked when cut (errors carry tails: the verdict is at the end). */
+export function tail(text: string, max: number): string {
+  return text.length > max ? `…${text.slice(-max)}` : text;
+}
+
 const cString = (v: unknown): string => (typeof v === "string" ? v : "");
 
 function readCString(bytes: Uint8Array): string {
@@ -232,7 +237,7 @@ function attempt(opts: ObjectLoadOptions, logSize: number, attempts: number, mes
       const errno = libbpfErrno();
       const at = elfPosition(opts.bytes);
       const libbpfLog = messages.join("");
-      const message = `libbpf cannot open the object: ${libbpfStrerror(errno)} (${libbpfErrnoName(errno)})${at ? `; lib/elf: ${at.why}` : ""}${libbpfLog ? `\n${libbpfLog.trimEnd()}` : ""}`;
+      const message = `libbpf cannot open the object: ${libbpfStrerror(errno)} (${libbpfErrnoName(errno)})${at ? `; lib/elf: ${at.why}` : ""}${libbpfLog ? `\n${tail(libbpfLog, MESSAGE_LOG_TAIL).trimEnd()}` : ""}`;
       return { ok: false, failure: new ObjectLoadError({ stage: "open", message, position: at?.position ?? { kind: "none" }, errno, errnoName: libbpfErrnoName(errno), log: "", libbpfLog }) };
     }
     const progPtrs = iterate(b.nextProgram, obj);
@@ -255,12 +260,11 @@ function attempt(opts: ObjectLoadOptions, logSize: number, attempts: number, mes
       const errno = -ret;
       const logFull = errno === ERRNO.ENOSPC && new TextEncoder().encode(log).length >= logSize - 1;
       const err = logError(parseLog(log));
-      const tail = log.length > MESSAGE_LOG_TAIL ? `…${log.slice(-MESSAGE_LOG_TAIL)}` : log;
       const p = programs[chosen]!;
       const message =
         `libbpf could not load program "${p.name}" (${p.section}): ${libbpfStrerror(errno)} (${libbpfErrnoName(errno)})` +
-        (libbpfLog ? `\n${libbpfLog.trimEnd()}` : "") +
-        (tail ? `\nverifier log:\n${tail.trimEnd()}` : "");
+        (libbpfLog ? `\n${tail(libbpfLog, MESSAGE_LOG_TAIL).trimEnd()}` : "") +
+        (log ? `\nverifier log:\n${tail(log, MESSAGE_LOG_TAIL).trimEnd()}` : "");
       const position: ErrorPosition = err?.insn !== null && err?.insn !== undefined ? { kind: "insn", index: err.insn } : { kind: "none" };
       return { ok: false, logFull, failure: new ObjectLoadError({ stage: "load", message, position, errno, errnoName: libbpfErrnoName(errno), log, libbpfLog }) };
     }

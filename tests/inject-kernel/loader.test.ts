@@ -9,8 +9,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { assemble, exit, mov64Imm, mov64Reg, type AsmItem } from "../../lib/ebpf";
-import { readBpfObject, replaceInstructions, writeBpfObject } from "../../lib/elf";
+import { exit, mov64Imm, mov64Reg, type AsmItem } from "../../lib/ebpf";
 import { IsolatePool } from "../../server/isolate/pool";
 import { dumpProgram } from "../../server/kernel/inspect";
 import { kernelInfo } from "../../server/kernel/kernel-info";
@@ -21,6 +20,7 @@ import { testRun } from "../../server/kernel/test-run";
 import { objGet, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF } from "../../server/native/bpf";
 import { closeFd } from "../../server/native/libc";
 import { describeKernel } from "../kernel/support";
+import { hostWithStub } from "../support/host-stub";
 import { describeWithObjects, exampleObjectPath, hostObjectPath, ROOT, tool } from "../support/bpf-objects";
 
 const OBJECTS = {
@@ -64,15 +64,8 @@ function caught(f: () => unknown): ObjectLoadError {
   throw new Error("expected an ObjectLoadError");
 }
 
-const raw = (...items: AsmItem[]) => assemble(items).raw;
-
 /** The XDP host with its stub's body replaced by `items` (lib/elf's edit, as a splice would). */
-function xdpWithStub(items: AsmItem[]): Uint8Array {
-  const o = readBpfObject(bytesOf(hostObjectPath("xdp")));
-  const text = o.programs.find((p) => p.name === ".text")!;
-  const stub = text.functions.find((f) => f.name === "filter_pcap_ebpf_l2")!;
-  return writeBpfObject(replaceInstructions(o, text.sectionIndex, stub.start, stub.slots, raw(...items)));
-}
+const xdpWithStub = (items: AsmItem[]): Uint8Array => hostWithStub("xdp", items);
 
 const frame = () => {
   const b = new Uint8Array(60);
