@@ -95,6 +95,10 @@ describeWithObjects("agent: loadObject", () => {
         message: expect.stringMatching(/verifier log:[\s\S]*R7 !read_ok/),
       });
       await expect(client.request("loadObject", { object: toBase64(readHostObject("xdp")), program: "other" })).rejects.toMatchObject({ code: "libbpf/select" });
+      // The size bound hello reports is the one the schema holds, before any worker starts.
+      const bound = client.hello!.limits.objectBytes;
+      expect(bound).toBe(4 << 20);
+      await expect(client.request("loadObject", { object: toBase64(new Uint8Array(bound + 1)) })).rejects.toMatchObject({ code: "protocol/invalid" });
       const objs = await client.request("objects", {});
       expect(objs.programs).toEqual([]);
     });

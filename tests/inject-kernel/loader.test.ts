@@ -8,6 +8,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { exit, mov64Imm, mov64Reg, type AsmItem } from "../../lib/ebpf";
 import { IsolatePool } from "../../server/isolate/pool";
@@ -217,6 +218,36 @@ describeWithObjects(
         expect(bad.result).toMatchObject({ ok: false, failure: { code: "libbpf/open" } });
         expect(bad.fds).toEqual([]);
       });
+
+      it("a mangled object is loaded, refused with a reason, or at worst kills its worker; the pool keeps serving", async () => {
+        const host = bytesOf(hostObjectPath("tc"));
+        const outcomes = new Map<string, number>();
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.tuple(fc.nat(host.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), async (edits) => {
+            const bytes = host.slice();
+            for (const [at, v] of edits) bytes[at] = v;
+            let outcome: string;
+            try {
+              const { result, fds } = await pool.run("loadObject", { bytes }, { budgetMs: 30_000 });
+              for (const fd of fds) closeFd(fd);
+              if (result.ok) outcome = "loaded";
+              else {
+                expect(result.failure.code).toMatch(/^libbpf\//);
+                expect(result.failure.message.length).toBeGreaterThan(10);
+                outcome = result.failure.code;
+              }
+            } catch (e) {
+              expect((e as { code?: string }).code).toBe("isolate/crashed");
+              outcome = "isolate/crashed";
+            }
+            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+          }),
+          { numRuns: 40 },
+        );
+        console.log(`[loader] 40 mangled tc hosts: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+        const { result } = await pool.run("loadObject", { bytes: host }, { budgetMs: 30_000 }).then((r) => (r.fds.forEach(closeFd), r));
+        expect(result.ok).toBe(true);
+      }, 120_000);
     });
   },
   ["bpftool"],
