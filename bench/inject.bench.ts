@@ -16,6 +16,7 @@
  * The "configuration mode" host of issue 10 (a tuple looked up in a hash map) is not built.
  */
 import type { Benchmark, BenchFigure } from "./harness";
+import { tcpFrame } from "./fixtures";
 import { median } from "./harness";
 import { kernelUnavailableReason } from "../server/kernel/kernel-info";
 import { loadProgram } from "../server/kernel/load";
@@ -35,22 +36,6 @@ import type { CbpfInsn } from "../lib/cbpf/insn";
 const REPEAT = 1_000_000;
 const ROUNDS = 5;
 
-/** Ethernet + IPv4 + TCP to `dport`, 74 bytes. */
-function tcpFrame(dport: number): Uint8Array {
-  const f = new Uint8Array(74);
-  const v = new DataView(f.buffer);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]);
-  v.setUint16(12, 0x0800);
-  f[14] = 0x45;
-  v.setUint16(16, 60);
-  f[22] = 64;
-  f[23] = 6;
-  f.set([10, 0, 0, 1, 10, 0, 0, 2], 26);
-  v.setUint16(34, 40000);
-  v.setUint16(36, dport);
-  f[46] = 0x50;
-  return f;
-}
 
 function standalone(prog: readonly CbpfInsn[], target: Target): number {
   const t = translate(prog, { target });
