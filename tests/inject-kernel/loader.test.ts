@@ -6,7 +6,9 @@
  * verifier log; an edited object (lib/elf's replaceInstructions) loads and counts what its new
  * stub decides; and the isolate worker hands back descriptors that work in this process.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -190,6 +192,23 @@ describeWithObjects(
         const e = caught(() => loadObject({ bytes: mangle(bytesOf(hostObjectPath("xdp"))) }));
         expect(e).toMatchObject({ code: "libbpf/open", stage: "open", position });
         expect(e.message).toMatch(/libbpf cannot open the object: .*\(/);
+      });
+
+      it("libbpf's messages go into the error, never to the process's stderr", () => {
+        const dir = mkdtempSync(join(tmpdir(), "bpfpg-loader-"));
+        try {
+          const script = join(dir, "bad.ts");
+          writeFileSync(
+            script,
+            `import { loadObject } from ${JSON.stringify(join(ROOT, "server/kernel/object-load.ts"))};\n` +
+              `try { loadObject({ bytes: new Uint8Array(300).fill(1) }); } catch (e) { process.stdout.write(String((e as Error).message)); }\n`,
+          );
+          const r = spawnSync(process.execPath, [join(ROOT, "bin", "run-ts.mjs"), script], { encoding: "utf8" });
+          expect(r.stdout).toMatch(/libbpf cannot open the object[\s\S]*libbpf: elf: .*not a proper ELF object/);
+          expect(r.stderr).toBe("");
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it("refuses an empty object and one past the size bound without calling libbpf", () => {
