@@ -5,7 +5,7 @@
  * tracing programs). Packet bytes are kernel memory, not packet pointers: an injected filter
  * reads them with bpf_probe_read_kernel.
  *
- * Like pwru there are two stubs: L2 when the skb has a MAC header (mac_len != 0), L3 otherwise.
+ * Like pwru there are two stubs: L2 when the skb has an Ethernet-sized MAC header, L3 otherwise.
  */
 #ifndef BPF_PLAYGROUND_SKB_TRACE_H
 #define BPF_PLAYGROUND_SKB_TRACE_H
@@ -24,6 +24,7 @@ struct sk_buff {
 	__u16 mac_header;
 	unsigned int tail;
 	unsigned char *head;
+	unsigned char *data;
 } __attribute__((preserve_access_index));
 
 static __noinline bool filter_pcap_ebpf_l2(void *_skb, void *__skb, void *___skb, void *data, void *data_end)
@@ -36,6 +37,10 @@ static __noinline bool filter_pcap_ebpf_l3(void *_skb, void *__skb, void *___skb
 	PLAYGROUND_STUB_BODY(_skb, __skb, ___skb, data, data_end);
 }
 
+#ifndef ETH_HLEN
+#define ETH_HLEN 14
+#endif
+
 /* Counts the skb, runs the stub for its layer and reports it when the stub accepts. */
 static __always_inline int playground_skb(struct sk_buff *skb)
 {
@@ -44,15 +49,25 @@ static __always_inline int playground_skb(struct sk_buff *skb)
 	void *data;
 	struct playground_event *e;
 	bool match;
+	__u16 mac, net;
 	__u64 n;
 
 	playground_count(COUNT_SEEN);
-	if (BPF_CORE_READ(skb, mac_len) == 0) {
-		data = head + BPF_CORE_READ(skb, network_header);
-		match = filter_pcap_ebpf_l3(skb, skb, skb, data, data_end);
-	} else {
-		data = head + BPF_CORE_READ(skb, mac_header);
+	/*
+	 * Not mac_len: at netif_receive_skb it is still 0 (the receive path sets it later, in
+	 * __netif_receive_skb_core). The MAC header is set by then (eth_type_trans), so a frame is
+	 * Ethernet when it has a MAC header of exactly ETH_HLEN bytes before the network header; an
+	 * L3 device (tun, ip tunnels) has none, and other link layers are not what an EN10MB filter
+	 * reads.
+	 */
+	mac = BPF_CORE_READ(skb, mac_header);
+	net = BPF_CORE_READ(skb, network_header);
+	if (mac != (__u16)~0U && net > mac && net - mac == ETH_HLEN) {
+		data = head + mac;
 		match = filter_pcap_ebpf_l2(skb, skb, skb, data, data_end);
+	} else {
+		data = head + net;
+		match = filter_pcap_ebpf_l3(skb, skb, skb, data, data_end);
 	}
 	if (!match)
 		return 0;
@@ -61,7 +76,8 @@ static __always_inline int playground_skb(struct sk_buff *skb)
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
 		return 0;
-	e->len = BPF_CORE_READ(skb, len);
+	/* skb->len counts from skb->data, which is past the MAC header here: count from `data`. */
+	e->len = BPF_CORE_READ(skb, len) + (BPF_CORE_READ(skb, data) - (unsigned char *)data);
 	n = playground_caplen((__u64)(data_end - data));
 	e->caplen = 0;
 	if (n > 0 && bpf_probe_read_kernel(e->data, n, data) == 0)

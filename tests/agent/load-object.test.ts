@@ -239,11 +239,9 @@ describeWithObjects("agent: loadObject", () => {
       expect(det.counters.total).toBeGreaterThanOrEqual(sent.length * cycles);
       const events = messages.flatMap((m) => m.events);
       expect(events).toHaveLength(cycles);
-      // At the netif_receive_skb tracepoint the Ethernet header has been pulled (skb->len is 14
-      // short of the frame) and mac_len is not yet set (__netif_receive_skb_core resets it later),
-      // so the host takes its L3 branch: the L3 stub judged, and the event's bytes start at the IP
-      // header. (An L2-only filter, `arp` or `ether host`, is reject-all there: see the notes.)
-      for (const e of events) expect({ data: e.data, len: e.len }).toEqual({ data: toBase64(hit.subarray(14, 14 + 64)), len: hit.length - 14 });
+      // The veth frame has its MAC header (set by eth_type_trans, though mac_len is not yet), so
+      // the host takes its L2 branch: the event's bytes and length are the whole frame's.
+      for (const e of events) expect({ data: e.data, len: e.len }).toEqual({ data: toBase64(hit.subarray(0, 64)), len: hit.length });
       await client.request("unload", { handle: o.handle });
     });
   });
