@@ -62,12 +62,12 @@ static __always_inline int playground_skb(struct sk_buff *skb)
 	 */
 	mac = BPF_CORE_READ(skb, mac_header);
 	net = BPF_CORE_READ(skb, network_header);
-	if (mac != (__u16)~0U && net > mac && net - mac == ETH_HLEN) {
-		data = head + mac;
-		match = filter_pcap_ebpf_l2(skb, skb, skb, data, data_end);
-	} else {
+	if (mac == (__u16)~0U || net <= mac || net - mac != ETH_HLEN) {
 		data = head + net;
 		match = filter_pcap_ebpf_l3(skb, skb, skb, data, data_end);
+	} else {
+		data = head + mac;
+		match = filter_pcap_ebpf_l2(skb, skb, skb, data, data_end);
 	}
 	if (!match)
 		return 0;
