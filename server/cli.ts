@@ -10,6 +10,8 @@ const USAGE = `usage:
                                 [--format tcpdump|dd|ddd|ebpf|json] [--target socket|tc|xdp|kprobe]
   bpf-playground run FILTER --pcap FILE [--engine cbpf|ebpf|kernel] [--target socket|tc|xdp|kprobe] [--json]
   bpf-playground trace FILTER [--target ...] [--source emulator|kernel] [--dlt ...] [--json]
+  bpf-playground inject FILTER --host xdp|tc|skb|kprobe [--object FILE.o] [--stub NAME] [--out FILE.o]
+                               [--diff] [--json] [--no-optimize] [--netmask A.B.C.D]
   bpf-playground agent [--port N] [--bind ADDR] [--allow-origin URL]... [--allow-interface NAME]...
   bpf-playground start
 `;
@@ -18,7 +20,6 @@ type Command = (argv: string[]) => Promise<number>;
 
 /** Commands of the contract (ARCHITECTURE.md section 5) that do not exist yet: refused, by name. */
 const NOT_YET: Record<string, string> = {
-  inject: "injecting a filter into a host program (xdp, tc, skb) is not implemented yet",
   live: "live replay through the demo network is not implemented yet",
 };
 
@@ -27,6 +28,7 @@ const NOT_YET: Record<string, string> = {
 const COMMANDS: Record<string, Command> = {
   compile: async (argv) => (await import("./cli/compile")).compileCommand(argv),
   run: async (argv) => (await import("./cli/run")).runCommand(argv),
+  inject: async (argv) => (await import("./cli/inject")).injectCommand(argv),
   trace: async (argv) => (await import("./cli/trace")).traceCommand(argv),
   agent: async (argv) => (await import("./cli/agent")).agentCommand(argv),
   start: async (argv) => {
