@@ -81,7 +81,10 @@ export function baseKey(insn: StreamInsn): string {
     const sp = t.lastIndexOf(" ");
     t = sp < 0 ? "" : t.slice(0, sp);
   }
-  return t.replace(/^(call [A-Za-z_][A-Za-z0-9_]*)#-?\d+$/, "$1");
+  t = t.replace(/^(call [A-Za-z_][A-Za-z0-9_]*)#-?\d+$/, "$1");
+  // In an unlinked object a map load reads `r1 = 0x0 ll` for every map; its relocation says which.
+  const reloc = (insn as { reloc?: unknown }).reloc;
+  return typeof reloc === "string" ? `${t} @${reloc}` : t;
 }
 
 /**
@@ -95,7 +98,7 @@ export function shapeKey(insn: StreamInsn): string {
 }
 
 /** Calls (helpers, kfuncs, subprograms) and map references: the instructions patience fixes first. */
-const isAnchorText = (key: string): boolean => key.startsWith("call") || /\bmap\b|map\[/.test(key);
+const isAnchorText = (key: string): boolean => key.startsWith("call") || key.includes(" @") || /\bmap\b|map\[/.test(key);
 
 interface Loc {
   readonly stream: number;
