@@ -19,42 +19,42 @@ describeWithObjects("diff of injected hosts", () => {
     let checked = 0;
     for (const host of HOST_KINDS) {
       for (const filter of FILTERS) {
-      const bytes = hostBytes(host);
-      // Every stub the host calls: the skb host has an L3 one besides L2.
-      for (const stub of findStubs(readBpfObject(bytes)).filter((x) => x.calls.length > 0)) {
-        if (stub.layer === "l3" && filter.startsWith("ether")) continue;
-        const r = injectFilter({ object: bytes, cbpf: cbpfFor(filter, stub.layer), linkType: linkTypeOf(stub.layer), stub: stub.name });
-        const d = diffStreams(r.before, r.after);
-        const where = `${host} ${stub.name} / ${filter}`;
-        const hunks = d.sections.flatMap((s) => s.hunks.map((h) => ({ s, h })));
-        expect(hunks, where).toHaveLength(1);
-        const { s, h } = hunks[0]!;
-        expect(h.kind, where).toBe("insert");
-        const after = r.after[s.right!]!;
-        expect(after.sectionIndex, where).toBe(r.inserted.sectionIndex);
-        const inserted = after.insns.slice(h.right.start, h.right.start + h.right.count);
-        expect(inserted[0]!.slot, where).toBe(r.inserted.start);
-        expect(inserted.reduce((n, x, i) => n + ((inserted[i + 1]?.slot ?? r.inserted.start + r.inserted.slots) - x.slot), 0), where).toBe(r.inserted.slots);
-        // Coloured by cBPF: the hunk carries the translation's provenance for every cBPF instruction that made code.
-        const tags = new Set(inserted.map((x) => x.cbpf).filter((c) => c !== null && c !== undefined));
-        expect(tags, where).toEqual(new Set(r.translation.cbpfOfSlot.filter((c) => c !== null)));
-        for (const sec of d.sections) {
-          const before = r.before[sec.left!]!;
-          const aft = r.after[sec.right!]!;
-          const moved = r.moved.get(before.sectionIndex)!;
-          for (const row of sec.rows) {
-            if (row.kind === "insert") continue;
-            expect(["same", "moved"], where).toContain(row.kind);
-            const a = before.insns[row.left!]!;
-            const b = aft.insns[row.right!]!;
-            expect(b.slot, `${where}: ${a.text}`).toBe(moved[a.slot]);
-            expect(shapeKey(b)).toBe(shapeKey(a));
-            if (row.kind === "moved") expect(a.target, `${where}: ${a.text}`).toBeDefined();
+        const bytes = hostBytes(host);
+        // Every stub the host calls: the skb host has an L3 one besides L2.
+        for (const stub of findStubs(readBpfObject(bytes)).filter((x) => x.calls.length > 0)) {
+          const r = injectFilter({ object: bytes, cbpf: cbpfFor(filter, stub.layer), linkType: linkTypeOf(stub.layer), stub: stub.name });
+          const d = diffStreams(r.before, r.after);
+          const where = `${host} ${stub.name} / ${filter}`;
+          const hunks = d.sections.flatMap((s) => s.hunks.map((h) => ({ s, h })));
+          expect(hunks, where).toHaveLength(1);
+          const { s, h } = hunks[0]!;
+          expect(h.kind, where).toBe("insert");
+          const after = r.after[s.right!]!;
+          expect(after.sectionIndex, where).toBe(r.inserted.sectionIndex);
+          const inserted = after.insns.slice(h.right.start, h.right.start + h.right.count);
+          expect(inserted[0]!.slot, where).toBe(r.inserted.start);
+          // The hunk spans the inserted slots: the stub's old first instruction follows it.
+          expect(after.insns[h.right.start + h.right.count]!.slot - inserted[0]!.slot, where).toBe(r.inserted.slots);
+          // Coloured by cBPF: the hunk carries the translation's provenance for every cBPF instruction that made code.
+          const tags = new Set(inserted.map((x) => x.cbpf).filter((c) => c !== null && c !== undefined));
+          expect(tags, where).toEqual(new Set(r.translation.cbpfOfSlot.filter((c) => c !== null)));
+          for (const sec of d.sections) {
+            const before = r.before[sec.left!]!;
+            const aft = r.after[sec.right!]!;
+            const moved = r.moved.get(before.sectionIndex)!;
+            for (const row of sec.rows) {
+              if (row.kind === "insert") continue;
+              expect(["same", "moved"], where).toContain(row.kind);
+              const a = before.insns[row.left!]!;
+              const b = aft.insns[row.right!]!;
+              expect(b.slot, `${where}: ${a.text}`).toBe(moved[a.slot]);
+              expect(shapeKey(b)).toBe(shapeKey(a));
+              if (row.kind === "moved") expect(a.target, `${where}: ${a.text}`).toBeDefined();
+            }
           }
+          expect(d.summary.insert).toBe(h.right.count);
+          checked++;
         }
-        expect(d.summary.insert).toBe(h.right.count);
-        checked++;
-      }
       }
     }
     expect(checked).toBeGreaterThanOrEqual(HOST_KINDS.length * FILTERS.length);
