@@ -18,6 +18,18 @@ import { createContext, useContext, useEffect, useRef, useSyncExternalStore } fr
 export interface IdeTopics {
   /** The program the inject pane last built (or null): the before/after streams and mapping. */
   "inject.result": import("../../lib/inject/types").InjectResult | null;
+  /** What the kernel made of the patched object the inject pane loaded (or null): for the diff. */
+  "inject.loaded": { readonly section: string; readonly xlated: readonly string[] } | null;
+
+  // Named and shaped as on the panes branch, which publishes them from its own hooks; until it
+  // lands, Ide.tsx publishes them from its state (hooks/use-shared-topics.ts).
+  /** The editor's settings: filter text, link type, snaplen, optimizer, target. */
+  settings: { filter: string; dlt: number; snaplen: number; optimize: boolean; target: import("../../lib/pipeline").Target };
+  /** The last filter libpcap accepted, with what it was compiled for. */
+  "compile.good": { params: import("./compile-client").CompileParams; insns: import("../../lib/cbpf/insn").CbpfInsn[]; libpcap: string } | null;
+  agent: import("./panes/AgentPanel").AgentInfo;
+  /** The kernel's side of the shown program: its log, xlated and JIT code. */
+  "kernel.view": import("./panes/AgentPanel").KernelView | null;
 }
 
 /** One-off messages. */

@@ -19,7 +19,7 @@ import { compileListing } from "../../server/compile";
 import { requires } from "../../tests/support/requires";
 import { Gen, randomSocketProgram, rng } from "../../tests/support/ebpf-gen";
 import { diffInsns, diffStreams, shapeKey, type InsnDiff } from "./align";
-import { streamFromRaw } from "./streams";
+import { concatStreams, streamFromRaw, streamFromXlated } from "./streams";
 
 const stream = (items: AsmItem[], cbpfOfSlot?: (number | null)[]): Stream => streamFromRaw(assemble(items).raw, { section: "xdp", cbpfOfSlot });
 
@@ -182,5 +182,23 @@ describe("instruction diff", () => {
         expectSplice(d, left, right, { start: pos, count: k });
       }),
     );
+  });
+});
+
+describe("joined sections", () => {
+  it("re-bases slots and targets, so a program joined with its subprograms diffs against one stream", () => {
+    const prog: Stream = { section: "xdp", sectionIndex: 3, insns: [{ slot: 0, text: "call .text:1", target: ".text:1" }, { slot: 1, text: "exit" }] };
+    const text: Stream = { section: ".text", sectionIndex: 2, insns: [{ slot: 0, text: "r0 = 1" }, { slot: 1, text: "r0 = 2" }, { slot: 2, text: "goto L0", target: ".text:0" }] };
+    const joined = concatStreams([prog, text]);
+    expect(joined.insns.map((x) => [x.slot, x.text, x.target])).toEqual([
+      [0, "call L3", "loaded:3"],
+      [1, "exit", undefined],
+      [2, "r0 = 1", undefined],
+      [3, "r0 = 2", undefined],
+      [4, "goto L2", "loaded:2"],
+    ]);
+    // The same program as the kernel lists it: every row the same.
+    const kernel = streamFromXlated(["0: (85) call pc+2", "1: (95) exit", "2: (b7) r0 = 1", "3: (b7) r0 = 2", "4: (05) goto pc-3"]);
+    expect(diffStreams([joined], [kernel]).sections[0]!.rows.every((r) => r.kind === "same")).toBe(true);
   });
 });

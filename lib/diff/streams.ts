@@ -99,3 +99,41 @@ export function streamFromXlated(lines: readonly string[], section = "xlated"): 
   });
   return { section, sectionIndex: 0, insns };
 }
+
+/**
+ * Several sections as one program, in the given order, slots re-based and targets rewritten
+ * into the joined stream: what a loader hands the kernel when it appends the called subprograms
+ * (.text) to an entry program, so it can be diffed against that program's xlated dump. A target
+ * into a section left out stays as it was (it compares as unresolved).
+ */
+export function concatStreams(streams: readonly Stream[], section = "loaded"): Stream {
+  const base = new Map<string, number>();
+  let at = 0;
+  for (const s of streams) {
+    base.set(s.section, at);
+    base.set(String(s.sectionIndex), at);
+    // A section ends in an exit or a jump (the verifier allows nothing else), one slot wide.
+    const last = s.insns[s.insns.length - 1];
+    at += last === undefined ? 0 : last.slot + 1;
+  }
+  const insns: StreamInsn[] = [];
+  for (const s of streams) {
+    const b = base.get(s.section)!;
+    for (const x of s.insns) {
+      let target = x.target;
+      let text = x.text;
+      if (target !== undefined) {
+        const colon = target.lastIndexOf(":");
+        const tb = base.get(target.slice(0, colon));
+        if (tb !== undefined) {
+          const slot = tb + Number(target.slice(colon + 1));
+          target = `${section}:${slot}`;
+          const sp = text.lastIndexOf(" ");
+          text = `${sp < 0 ? "" : text.slice(0, sp + 1)}L${slot}`;
+        }
+      }
+      insns.push({ ...x, slot: b + x.slot, text, ...(target === undefined ? {} : { target }) });
+    }
+  }
+  return { section, sectionIndex: 0, insns };
+}
