@@ -34,6 +34,9 @@ import { RunStatus } from "../../lib/pipeline";
 import { GenerateDialog, HelpOverlay, PresenterDialog, ShareDialog, type PaneId } from "./panes/Dialogs";
 import { PacketEditor } from "./panes/PacketEditor";
 import { COMMON_DLTS } from "./dlts";
+import { EventHub, HubProvider } from "./events";
+import { useSharedTopics } from "./hooks/use-shared-topics";
+import { PatchArea } from "./panes/PatchArea";
 
 interface Settings {
   filter: string;
@@ -141,6 +144,8 @@ export default function Ide() {
   const [fatal, setFatal] = useState<string | null>(null);
   const [filterRevision, setFilterRevision] = useState(0);
   const [dragging, setDragging] = useState(false);
+  const [hub] = useState(() => new EventHub());
+  useSharedTopics(hub, { settings, good, agent, kernel });
 
   const client = useRef<PipelineClient | null>(null);
   const compiler = useRef<CompileClient | null>(null);
@@ -800,6 +805,7 @@ export default function Ide() {
   const showBottom = visible.packets || visible.detail || visible.debugger || visible.kernel;
 
   return (
+    <HubProvider value={hub}>
     <div className={`app${presenter ? " presenter" : ""}`}>
       <header className="topbar">
         <div className="brand" title="BPF Playground">
@@ -887,6 +893,7 @@ export default function Ide() {
           bottomRow
         )}
       </main>
+      <PatchArea />
       <footer className="statusbar" data-testid="statusbar">
         <span>{capture ? `${capture.name} · ${capture.count} packets` : "no capture"}</span>
         <span>{good ? `${good.insns.length} cBPF insns` : ""}</span>
@@ -951,5 +958,6 @@ export default function Ide() {
       )}
       {toast && <div className="toast">{toast}</div>}
     </div>
+    </HubProvider>
   );
 }
