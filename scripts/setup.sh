@@ -16,11 +16,12 @@ for arg in "$@"; do
   esac
 done
 
-# Debian packages: the runtime library the app links through koffi; clang with libbpf's
+# Debian packages: the runtime libraries the app links through koffi (libpcap; libbpf1, the
+# loader of BPF objects); clang with libbpf's
 # bpf_helpers.h (libbpf-dev) and the kernel UAPI headers (linux-libc-dev), which build bpf/; and
 # for tests the oracles (tcpdump; llvm-readelf and llvm-objdump from llvm) and the browser the
 # e2e suite drives (Debian's chromium; Playwright downloads none).
-apt_pkgs=(libpcap0.8 iproute2 clang libbpf-dev linux-libc-dev)
+apt_pkgs=(libpcap0.8 libbpf1 iproute2 clang libbpf-dev linux-libc-dev)
 if [ "$want_test" = 1 ]; then
   apt_pkgs+=(tcpdump chromium bpftool llvm)
 fi

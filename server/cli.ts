@@ -9,6 +9,7 @@ const USAGE = `usage:
   bpf-playground compile FILTER [--dlt NAME|NUMBER] [--snaplen N] [--no-optimize]
                                 [--format tcpdump|dd|ddd|ebpf|json] [--target socket|tc|xdp|kprobe]
   bpf-playground run FILTER --pcap FILE [--engine cbpf|ebpf|kernel] [--target socket|tc|xdp|kprobe] [--json]
+  bpf-playground run FILTER --pcap FILE --inject xdp|tc [--json]   # the filter spliced into a host, in the kernel
   bpf-playground trace FILTER [--target ...] [--source emulator|kernel] [--dlt ...] [--json]
   bpf-playground inject FILTER --host xdp|tc|skb|kprobe [--object FILE.o] [--stub NAME] [--out FILE.o]
                                [--diff] [--json] [--no-optimize] [--netmask A.B.C.D]

@@ -13,7 +13,8 @@ import { cbpfJudge, defaultEngines, ebpfJudge, targetOf } from "../lib/pipeline"
 import { compileFilter } from "./native/libpcap";
 import { isPlaygroundError, type PlaygroundError } from "../lib/errors";
 
-export type Engine = "cbpf" | "ebpf" | "kernel";
+/** "inject": the filter spliced into the host named by `target` (xdp, tc), judged in the kernel. */
+export type Engine = "cbpf" | "ebpf" | "kernel" | "inject";
 
 export interface RunRequest {
   filter: string;
@@ -66,7 +67,9 @@ export const ebpfEngine: EngineFactory = async (program, _dlt, request) => {
 /** Loaded on first use: the kernel engine pulls in the bpf(2) bindings, which cbpf runs never need. */
 const kernelEngine: EngineFactory = async (...args) => (await import("./engines/kernel")).kernelEngine(...args);
 
-const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine, ebpf: ebpfEngine, kernel: kernelEngine };
+const injectEngine: EngineFactory = async (...args) => (await import("./engines/inject")).injectEngine(...args);
+
+const ENGINES: Partial<Record<Engine, EngineFactory>> = { cbpf: cbpfEngine, ebpf: ebpfEngine, kernel: kernelEngine, inject: injectEngine };
 
 /** Replaces an engine (tests register instrumented ones). */
 export function registerEngine(name: Engine, factory: EngineFactory): void {

@@ -86,30 +86,31 @@ describe("bpf-playground compile", () => {
 });
 
 describe("what the CLI does not do yet is refused, not accepted and ignored", () => {
-  it("refuses run --inject with the usage-error status, before reading the capture", async () => {
-    for (const host of ["xdp", "tc", "skb"]) {
+  it("refuses run --inject skb (no test run exists for its raw tracepoint) with a reason, before reading the capture", async () => {
+    for (const host of ["skb", "kprobe"]) {
       const r = await cli("run", "tcp port 80", "--pcap", "/nonexistent.pcap", "--inject", host);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toContain("--inject is not available yet");
+      expect(r.stderr).toContain("no BPF_PROG_TEST_RUN with packet data for raw_tp programs");
       expect(r.stderr).not.toContain("cannot read");
     }
+    const u = await cli("run", "tcp port 80", "--pcap", "/nonexistent.pcap", "--inject", "xdp", "--engine", "kernel");
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain("takes no --engine or --target");
   });
 
-  it("refuses the inject and live commands by name", async () => {
-    const a = await cli("inject", "tcp port 80", "--host", "xdp");
-    expect(a.code).toBe(2);
-    expect(a.stderr).toContain("bpf-playground inject: not available: injecting a filter into a host program");
+  it("refuses the live command by name", async () => {
     const b = await cli("live", "tcp", "--target", "xdp", "--replay", "x.pcap", "--json");
     expect(b.code).toBe(2);
     expect(b.stderr).toContain("bpf-playground live: not available");
   });
 
-  it("does not advertise them in the usage", async () => {
+  it("does not advertise it in the usage", async () => {
     const r = await cli("--help");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("bpf-playground run FILTER --pcap FILE");
-    expect(r.stdout).not.toMatch(/inject|live/);
+    expect(r.stdout).toContain("--inject xdp|tc");
+    expect(r.stdout).not.toMatch(/\blive\b/);
   });
 
   it("takes no command name from Object.prototype", async () => {

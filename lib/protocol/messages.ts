@@ -36,8 +36,12 @@ import {
   type ObjectOf,
 } from "./schema";
 
-/** 2: hello reports time budgets and kernel-job slots; "agent/budget" errors carry budgetMs; compile returns programs of any length. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: hello reports time budgets and kernel-job slots; "agent/budget" errors carry budgetMs; compile returns programs of any length.
+ * 3: loadObject (a BPF ELF object loaded with libbpf); testRun says where its verdicts come from;
+ *    attach takes an object's handle (its result's translation is then absent, and notes say what it hooks).
+ */
+export const PROTOCOL_VERSION = 3;
 
 /** Hard bounds of the protocol itself (the agent may set lower ones; `hello` reports them). */
 export const LIMITS = {
@@ -52,6 +56,8 @@ export const LIMITS = {
   eventsPerMessage: 1024,
   logChars: 64 << 20,
   nameChars: 15,
+  /** A BPF ELF object for loadObject (the project's hosts are a few KiB; 4 MiB leaves room for users' own). */
+  objectBytes: 4 << 20,
 } as const;
 
 const U32 = 0xffffffff;
@@ -217,6 +223,39 @@ export const OPS = {
       },
     }),
   },
+  /**
+   * One program of a BPF ELF object (a patched host, or the user's own), loaded with its maps by
+   * libbpf. The handle works with unload, inspect, testRun and attach like a load's.
+   */
+  loadObject: {
+    request: {
+      object: b64({ minBytes: 1, maxBytes: LIMITS.objectBytes }),
+      /** The program's function or section name; may be omitted when the object has one program. */
+      program: opt(str({ min: 1, max: 128 })),
+      /** Verifier log level (default 1). */
+      logLevel: opt(oneOf([0, 1, 2])),
+    },
+    result: obj({
+      handle,
+      progId: u32,
+      tag: str({ max: 16 }),
+      name: str({ max: 128 }),
+      /** The playground's name for the program type libbpf derived from the section: xdp, tc, raw_tp, fentry, socket, kprobe. */
+      progType: str({ max: 16 }),
+      section: str({ max: 256 }),
+      /** Instructions libbpf gave the kernel (subprograms appended). */
+      insns: count,
+      log: str({ max: LIMITS.logChars }),
+      /** libbpf's warnings while opening and loading. */
+      libbpfLog: str({ max: 64 * 1024 }),
+      maps: arr(obj({ name: str({ max: 128 }), type: u32, keySize: u32, valueSize: u32, maxEntries: u32 }), { max: 256 }),
+      /**
+       * How testRun judges a packet: "retval" (the program's return value) or "counts" (a host that
+       * always passes the packet: the packet matched when its run grew the `counts` map's slot 1).
+       */
+      verdictSource: oneOf(["retval", "counts"]),
+    }),
+  },
   unload: {
     request: { handle },
     result: obj({}),
@@ -267,6 +306,8 @@ export const OPS = {
         { max: LIMITS.packetsPerRun },
       ),
       matched: count,
+      /** Where `match` came from: the return value, or a host object's counts map (see loadObject). */
+      verdictSource: opt(oneOf(["retval", "counts"])),
       /** Mean of the kernel's ns per run over the packets that ran (null when none did). */
       nsPerPacket: nullable(num({ min: 0 })),
       wallMs: num({ min: 0 }),
@@ -296,7 +337,9 @@ export const OPS = {
       progId: u32,
       linkId: nullable(u32),
       sampleBytes: count,
-      translation,
+      /** The counting program's translation (absent for an object's handle: its own program is attached). */
+      translation: opt(translation),
+      notes: opt(arr(str({ max: 1024 }), { max: 16 })),
     }),
   },
   detach: {

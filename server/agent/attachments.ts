@@ -11,7 +11,9 @@ import type { ParamsOf, ResultOf, StreamMessage } from "../../lib/protocol";
 import type { Target } from "../../lib/translate";
 import type { Attachment } from "../kernel/attach";
 import type { CounterMap, DemoNet, EventRing } from "./backend";
-import type { ProgramTable } from "./program-ops";
+import type { ProgramEntry, ProgramTable } from "./program-ops";
+import { isHostCounts } from "../kernel/host-verdict";
+import { BPF_MAP_TYPE_RINGBUF } from "../native/bpf";
 import type { CountingSource } from "./programs";
 import { fail, type Scope } from "./scope";
 import { AttachmentStream } from "./stream";
@@ -30,7 +32,14 @@ interface AttachmentEntry {
   sampleBytes: number;
   stream: { id: number; stream: AttachmentStream } | null;
   ringRecords: number;
+  /** Runs after the attachment is released (an object's program learns it is no longer attached). */
+  onRelease?: () => void;
 }
+
+/** A host's ring record (bpf/include/playground.h struct playground_event): u32 len, u32 caplen, 64 bytes. */
+const HOST_SNAP = 64;
+/** Raw tracepoints an object's raw_tp program may be attached to: the skb hook the agent itself uses. */
+const OBJECT_TRACEPOINTS = ["netif_receive_skb"];
 
 /** Where stream messages go (the connection's socket). */
 export interface StreamOut {
@@ -81,6 +90,11 @@ export class AttachmentTable {
       if (!ifindex) throw fail("agent/no-such-interface", `no interface named "${name}"`);
     }
     if (p.direction !== undefined && target !== "tc") throw fail("agent/attach", "direction applies to the tc target only");
+
+    if (p.source.kind === "handle") {
+      const prog = this.programs.get(p.source.handle);
+      if (prog.object) return this.#attachObject(prog, p, { ifname, ifindex, onDemo });
+    }
 
     const info = target === "kprobe" ? backend.kernelInfo() : null;
     if (target === "kprobe" && !info?.skbHook) throw fail("agent/attach", "this kernel offers no skb hook (fentry, the netif_receive_skb raw tracepoint, or a kprobe PMU)");
@@ -206,6 +220,122 @@ export class AttachmentTable {
     }
   }
 
+  /**
+   * Attaches a program loaded from an object (loadObject) as it is: no counting program is built,
+   * the host counts into its own `counts` map and reports into its own `events` ring, which the
+   * stream reads like the agent's own. The attachment holds its own duplicates of the program's
+   * and the two maps' fds, so unloading the handle does not end it; detach (or the connection's
+   * end) does.
+   */
+  #attachObject(prog: ProgramEntry, p: ParamsOf<"attach">, where: { ifname: string; ifindex: number; onDemo: boolean }): ResultOf<"attach"> {
+    const { backend } = this.scope.ctx;
+    const object = prog.object!;
+    if (p.target !== prog.target) throw fail("agent/attach", `program ${prog.name} is a ${prog.kind} program (section ${object.section}); attach it with target "${prog.target}"`);
+    if (p.direction !== undefined && prog.kind !== "tc") throw fail("agent/attach", "direction applies to the tc target only");
+    const countsMap = object.maps.find(isHostCounts);
+    const eventsMap = object.maps.find((m) => m.name === "events" && m.type === BPF_MAP_TYPE_RINGBUF);
+    if (!countsMap || !eventsMap) {
+      throw fail("agent/attach-object", `attach streams a host's "counts" array and "events" ring buffer (bpf/include/playground.h); program ${prog.name}'s object lacks ${!countsMap ? '"counts"' : '"events"'}`);
+    }
+    const owned: (() => void)[] = [];
+    try {
+      const progFd = backend.dupFd(prog.fd);
+      owned.push(() => backend.closeFd(progFd));
+      const countsFd = backend.dupFd(countsMap.fd);
+      const counters = (() => {
+        try {
+          return backend.hostCounters(countsFd);
+        } catch (e) {
+          backend.closeFd(countsFd);
+          throw e;
+        }
+      })();
+      owned.push(() => counters.close());
+      const eventsFd = backend.dupFd(eventsMap.fd);
+      const ring = (() => {
+        try {
+          return backend.adoptRing(eventsFd, eventsMap.maxEntries);
+        } catch (e) {
+          backend.closeFd(eventsFd);
+          throw e;
+        }
+      })();
+      owned.push(() => ring.close());
+      const notes: string[] = [];
+      let attachment: Attachment;
+      let hookName: string;
+      switch (prog.kind) {
+        case "xdp":
+          attachment = backend.attach({ hook: "xdp", progFd, ifindex: where.ifindex, mode: p.xdpMode ?? "auto" });
+          hookName = "xdp";
+          break;
+        case "tc": {
+          const direction = p.direction ?? "ingress";
+          attachment = backend.attach({ hook: "tcx", progFd, ifindex: where.ifindex, direction });
+          hookName = `tcx-${direction}`;
+          break;
+        }
+        case "socket":
+          attachment = backend.attach({ hook: "socket", progFd, ifindex: where.ifindex });
+          hookName = "socket";
+          break;
+        case "raw_tp":
+        case "fentry": {
+          // libbpf's section names: raw_tp/NAME (or raw_tracepoint/NAME), fentry/FUNCTION.
+          const point = object.section.slice(object.section.indexOf("/") + 1);
+          if (prog.kind === "raw_tp") {
+            if (!OBJECT_TRACEPOINTS.includes(point)) throw fail("agent/attach-object", `a raw_tp program is attached only to ${OBJECT_TRACEPOINTS.join(", ")} (this one's section is ${object.section})`);
+            attachment = backend.attach({ hook: "raw_tp", progFd, tracepoint: point });
+          } else {
+            attachment = backend.attach({ hook: "fentry", progFd, func: point });
+          }
+          hookName = `${prog.kind}:${point}`;
+          notes.push(`the host sees every skb the kernel receives, on every interface: its counts are not limited to ${where.ifname}`);
+          break;
+        }
+        default:
+          throw fail("agent/attach-object", `a ${prog.kind} program from an object cannot be attached here`);
+      }
+      owned.push(() => attachment.detach());
+      let linkId: number | null = null;
+      if (prog.kind !== "socket") {
+        try {
+          linkId = backend.linkInfo(attachment.fd).id;
+        } catch {
+          linkId = null;
+        }
+      }
+      const attachmentId = this.scope.newHandle();
+      object.attachments++;
+      this.#attachments.set(attachmentId, {
+        attachment,
+        progFd,
+        progId: prog.progId,
+        linkId,
+        counters,
+        ring,
+        hook: hookName,
+        ifname: where.ifname,
+        ifindex: where.ifindex,
+        onDemo: where.onDemo,
+        sampleBytes: HOST_SNAP,
+        stream: null,
+        ringRecords: Math.floor(eventsMap.maxEntries / (RECORD_HEADER + ((8 + HOST_SNAP + 7) & ~7))),
+        onRelease: () => void object.attachments--,
+      });
+      return { attachment: attachmentId, hook: hookName, ifname: where.ifname, ifindex: where.ifindex, progId: prog.progId, linkId, sampleBytes: HOST_SNAP, ...(notes.length ? { notes } : {}) };
+    } catch (e) {
+      for (const f of owned.reverse()) {
+        try {
+          f();
+        } catch {
+          // best effort: the rest must still be released
+        }
+      }
+      throw e;
+    }
+  }
+
   release(id: number): { total: number; matched: number } {
     const a = this.#attachments.get(id);
     if (!a) return { total: 0, matched: 0 };
@@ -230,6 +360,7 @@ export class AttachmentTable {
     step(() => this.scope.ctx.backend.closeFd(a.progFd));
     step(() => a.ring.close());
     step(() => a.counters.close());
+    if (a.onRelease) step(a.onRelease);
     if (errors.length > 0) this.scope.ctx.log(`releasing attachment ${id}: ${errors.map((e) => (e as Error).message).join("; ")}`);
     return last;
   }

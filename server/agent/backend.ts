@@ -4,9 +4,11 @@
  * spy and prove that refused connections and malformed messages never got this far.
  */
 import { resolveDlt, type CompileFilterOptions, type CompileFilterResult } from "../native/libpcap";
-import { closeFd } from "../native/libc";
+import { closeFd, dupCloexec } from "../native/libc";
+import { HostCounts } from "../kernel/host-verdict";
 import { ifNameToIndex } from "../native/libc";
 import type { LoadOptions, LoadResult } from "../kernel/load";
+import { ObjectLoadError, type LoadedObject, type ObjectLoadOptions } from "../kernel/object-load";
 import { progInfo, type ProgInfo, type ProgDump } from "../kernel/inspect";
 import { kernelInfo, type KernelInfo } from "../kernel/kernel-info";
 import { ArrayMap, RingBuffer } from "../kernel/maps";
@@ -113,11 +115,23 @@ export interface KernelBackend {
    * ld_imm64 instructions name (the worker borrows them and renumbers the instructions).
    */
   loadProgram(opts: LoadOptions, job: Job, mapFds?: readonly number[]): Promise<LoadResult>;
+  /**
+   * libbpf's load of one program of an ELF object with its maps (in a worker: the bytes are the
+   * client's). The fds of the result belong to the caller; a refusal throws ObjectLoadError.
+   */
+  loadObject(opts: ObjectLoadOptions, job: Job): Promise<LoadedObject>;
   progInfo(fd: number): ProgInfo;
   dumpProgram(fd: number, job: Job): Promise<ProgDump>;
-  testRun(fd: number, spec: TestRunSpec, job: Job): Promise<PacketRun[]>;
+  /** `countsFd`: a host's counts map; each run is then also judged by it (PacketRun.matchedRuns). */
+  testRun(fd: number, spec: TestRunSpec, job: Job, countsFd?: number): Promise<PacketRun[]>;
   createCounters(): CounterMap;
   createRing(size: number): EventRing;
+  /** A host object's counts map (slot 0 seen, slot 1 matched) as counters; takes ownership of `fd`. */
+  hostCounters(fd: number): CounterMap;
+  /** An object's ring buffer map of `size` bytes; takes ownership of `fd`. */
+  adoptRing(fd: number, size: number): EventRing;
+  /** A close-on-exec duplicate the caller owns (an attachment keeps its own references). */
+  dupFd(fd: number): number;
   attach(spec: AttachSpec): Attachment;
   linkInfo(linkFd: number): LinkInfo;
   skbLayout(): SkbLayout | null;
@@ -150,6 +164,16 @@ function counterMap(): CounterMap {
 
 function eventRing(size: number): EventRing {
   const ring = RingBuffer.create(size, "bpg_events");
+  return { fd: ring.fd, drain: (max) => ring.drain(max), close: () => ring.close() };
+}
+
+function hostCounters(fd: number): CounterMap {
+  const counts = new HostCounts(fd);
+  return { fd, read: () => counts.read(), close: () => closeFd(fd) };
+}
+
+function adoptedRing(fd: number, size: number): EventRing {
+  const ring = RingBuffer.adopt(fd, size);
   return { fd: ring.fd, drain: (max) => ring.drain(max), close: () => ring.close() };
 }
 
@@ -189,11 +213,20 @@ export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
       const { result, fds } = await isolates().run("load", { ...o, mapFds: [...mapFds] }, { ...job, fds: [...mapFds] });
       return result.ok ? { ...result, fd: fds[0]! } : result;
     },
+    loadObject: async (o, job) => {
+      const { result, fds } = await isolates().run("loadObject", o, job);
+      if (!result.ok) throw ObjectLoadError.from(result.failure);
+      const l = result.loaded;
+      return { ...l, fd: fds[0]!, maps: l.maps.map((m, i) => ({ ...m, fd: fds[i + 1]! })) };
+    },
     progInfo,
     dumpProgram: async (fd, job) => (await isolates().run("dump", {}, { ...job, fds: [fd] })).result,
-    testRun: async (fd, spec, job) => (await isolates().run("testRun", spec, { ...job, fds: [fd] })).result,
+    testRun: async (fd, spec, job, countsFd) => (await isolates().run("testRun", spec, { ...job, fds: countsFd === undefined ? [fd] : [fd, countsFd] })).result,
     createCounters: counterMap,
     createRing: eventRing,
+    hostCounters,
+    adoptRing: adoptedRing,
+    dupFd: dupCloexec,
     attach,
     linkInfo,
     skbLayout,

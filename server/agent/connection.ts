@@ -24,6 +24,7 @@ import {
   type ResultOf,
 } from "../../lib/protocol";
 import { SyscallError } from "../native/errno";
+import { ObjectLoadError } from "../kernel/object-load";
 import type { KernelBackend } from "./backend";
 import { AttachmentTable } from "./attachments";
 import { DemoOps } from "./demo-ops";
@@ -126,7 +127,7 @@ export class Connection {
   }
 
   #sendError(id: number | null, op: string | undefined, e: unknown): void {
-    if (e instanceof SyscallError) {
+    if (e instanceof SyscallError || (e instanceof ObjectLoadError && e.errno !== 0)) {
       this.#send(encodeError({ id, op, code: e.code, message: e.message, errno: e.errno, errnoName: e.errnoName }));
     } else if (isPlaygroundError(e)) {
       this.#send(encodeError({ id, op, code: e.code, message: e.message, ...(e instanceof BudgetError ? { budgetMs: e.budgetMs } : {}) }));
@@ -147,6 +148,7 @@ export class Connection {
       kernelInfo: () => kernelInfo(this.ctx),
       compile: (p) => programs.compile(id, p),
       load: (p) => programs.load(id, p),
+      loadObject: (p) => programs.loadObject(id, p),
       unload: (p) => programs.unload(p),
       inspect: (p) => programs.inspect(id, p),
       testRun: (p) => programs.testRun(id, p),

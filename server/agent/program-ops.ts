@@ -9,8 +9,28 @@ import { formatProgram as formatCbpf } from "../../lib/cbpf";
 import type { ParamsOf, ResultOf } from "../../lib/protocol";
 import type { ResultSpec, Target } from "../../lib/translate";
 import type { ProgKind } from "../kernel/prog-types";
+import { isHostCounts } from "../kernel/host-verdict";
+import { tail, type ObjectMap } from "../kernel/object-load";
 import { fail, type Scope } from "./scope";
 import { compileSpec, verdictOf } from "./programs";
+
+/**
+ * How testRun decides that a packet matched:
+ * - "retval": from the program's return value (a translated filter, or an object without a
+ *   counts map: non-zero);
+ * - "counts": a host object returns XDP_PASS/TCX_NEXT whatever its filter says, so the packet
+ *   matched when its run grew the host's counts map at COUNT_MATCHED (server/kernel/host-verdict.ts).
+ */
+export type VerdictSource = { kind: "retval"; match: (retval: number) => boolean } | { kind: "counts"; countsFd: number };
+
+/** What an entry loaded from an ELF object (loadObject) owns besides its program. */
+export interface ObjectPart {
+  section: string;
+  /** The maps libbpf created; the entry closes their fds with the program's. */
+  maps: ObjectMap[];
+  /** Attachments of this program that are live: its counters then move under a test run. */
+  attachments: number;
+}
 
 export interface ProgramEntry {
   fd: number;
@@ -20,11 +40,20 @@ export interface ProgramEntry {
   progId: number;
   cbpf: CbpfInsn[] | null;
   dlt: number;
-  verdict: (retval: number) => boolean;
+  verdict: VerdictSource;
+  /** Set for a program loaded from an object. */
+  object: ObjectPart | null;
   /** Requests whose worker is using the fd; unloading waits for them before closing it. */
   users: number;
   released: boolean;
 }
+
+/** The protocol's target a program kind attaches as (raw_tp and fentry are the skb-tracing "kprobe" target). */
+function targetOfKind(kind: ProgKind): Target {
+  return kind === "socket" || kind === "tc" || kind === "xdp" ? kind : "kprobe";
+}
+
+const LIBBPF_LOG_CHARS = 60 << 10;
 
 /** Base64 the schema has already checked, decoded natively (packets arrive by the thousand). */
 export function bytesOf(b64: string): Uint8Array {
@@ -109,7 +138,8 @@ export class ProgramTable {
       progId: info.id,
       cbpf: built.cbpf,
       dlt: built.dlt,
-      verdict: verdictOf(result),
+      verdict: { kind: "retval", match: verdictOf(result) },
+      object: null,
       users: 0,
       released: false,
     });
@@ -126,12 +156,78 @@ export class ProgramTable {
     };
   }
 
+  /**
+   * One program of an ELF object, loaded by libbpf in a worker with its maps. A host object (one
+   * with the `counts` map of bpf/include/playground.h) is judged by its counter in testRun.
+   */
+  async loadObject(id: number, p: ParamsOf<"loadObject">): Promise<ResultOf<"loadObject">> {
+    const { backend, limits } = this.scope.ctx;
+    const full = () => fail("agent/limit", `at most ${limits.programsPerConnection} programs per connection; unload some first`);
+    if (this.#programs.size >= limits.programsPerConnection) throw full();
+    const bytes = bytesOf(p.object);
+    const o = await this.scope.jobs.run({ id, op: "loadObject" }, limits.budgets.loadMs, (job) =>
+      backend.loadObject({ bytes, logLevel: (p.logLevel ?? 1) as 0 | 1 | 2, maxLogSize: limits.logBytes, objectName: "client", ...(p.program ? { program: p.program } : {}) }, job()),
+    );
+    const closeAll = () => {
+      backend.closeFd(o.fd);
+      for (const m of o.maps) backend.closeFd(m.fd);
+    };
+    if (this.scope.disposed() || this.#programs.size >= limits.programsPerConnection) {
+      closeAll();
+      if (this.scope.disposed()) throw fail("agent/closed", "the connection closed");
+      throw full();
+    }
+    let info;
+    try {
+      info = backend.progInfo(o.fd);
+    } catch (e) {
+      closeAll();
+      throw e;
+    }
+    const counts = o.maps.find(isHostCounts);
+    const verdict: VerdictSource = counts ? { kind: "counts", countsFd: counts.fd } : { kind: "retval", match: (r) => r !== 0 };
+    const handle = this.scope.newHandle();
+    this.#programs.set(handle, {
+      fd: o.fd,
+      kind: o.program.kind,
+      target: targetOfKind(o.program.kind),
+      name: o.program.name.slice(0, 15),
+      progId: info.id,
+      cbpf: null,
+      dlt: 1,
+      verdict,
+      object: { section: o.program.section, maps: o.maps, attachments: 0 },
+      users: 0,
+      released: false,
+    });
+    return {
+      handle,
+      progId: info.id,
+      tag: info.tag,
+      name: o.program.name,
+      progType: o.program.kind,
+      section: o.program.section,
+      insns: o.program.insns,
+      log: o.log,
+      libbpfLog: tail(o.libbpfLog, LIBBPF_LOG_CHARS),
+      maps: o.maps.map(({ name, type, keySize, valueSize, maxEntries }) => ({ name, type, keySize, valueSize, maxEntries })),
+      verdictSource: verdict.kind,
+    };
+  }
+
   release(handle: number): void {
     const p = this.#programs.get(handle);
     if (!p) return;
     this.#programs.delete(handle);
     p.released = true;
-    if (p.users === 0) this.scope.ctx.backend.closeFd(p.fd);
+    if (p.users === 0) this.#close(p);
+  }
+
+  /** The program's fd and, for an object, its maps' (an attachment holds its own duplicates). */
+  #close(p: ProgramEntry): void {
+    const backend = this.scope.ctx.backend;
+    backend.closeFd(p.fd);
+    for (const m of p.object?.maps ?? []) backend.closeFd(m.fd);
   }
 
   /**
@@ -144,7 +240,7 @@ export class ProgramTable {
     try {
       return await work();
     } finally {
-      if (--prog.users === 0 && prog.released) this.scope.ctx.backend.closeFd(prog.fd);
+      if (--prog.users === 0 && prog.released) this.#close(prog);
     }
   }
 
@@ -195,23 +291,28 @@ export class ProgramTable {
     if (p.packets.length * repeat > l.runsPerRequest) {
       throw fail("agent/limit", `${p.packets.length} packets x repeat ${repeat} exceeds ${l.runsPerRequest} runs per request`);
     }
+    const verdict = prog.verdict;
+    if (verdict.kind === "counts" && (prog.object?.attachments ?? 0) > 0) {
+      throw fail("agent/busy", `program ${p.handle} is attached: live packets move the counts map its test-run verdicts are read from; detach it first`);
+    }
     const packets = p.packets.map(bytesOf);
     const linkType = p.linkType ?? prog.dlt;
     const t0 = performance.now();
+    const countsFd = verdict.kind === "counts" ? verdict.countsFd : undefined;
     const runs = await this.#using(prog, () =>
-      this.scope.jobs.run({ id, op: "testRun" }, l.budgets.testRunMs, (job) => backend.testRun(prog.fd, { kind: prog.kind, packets, linkType, repeat }, job())),
+      this.scope.jobs.run({ id, op: "testRun" }, l.budgets.testRunMs, (job) => backend.testRun(prog.fd, { kind: prog.kind, packets, linkType, repeat }, job(), countsFd)),
     );
     let matched = 0;
     let nsSum = 0;
     let ran = 0;
     const results: ResultOf<"testRun">["results"] = runs.map((r) => {
       if (!r.ok) return r.errnoName ? { status: "error", code: r.code, message: r.message, errnoName: r.errnoName } : { status: "error", code: r.code, message: r.message };
-      const match = prog.verdict(r.retval);
+      const match = verdict.kind === "retval" ? verdict.match(r.retval) : (r.matchedRuns ?? 0) > 0;
       if (match) matched++;
       nsSum += r.durationNs;
       ran++;
       return { status: "ok", retval: r.retval, match, ns: r.durationNs };
     });
-    return { results, matched, nsPerPacket: ran > 0 ? nsSum / ran : null, wallMs: performance.now() - t0 };
+    return { results, matched, verdictSource: verdict.kind, nsPerPacket: ran > 0 ? nsSum / ran : null, wallMs: performance.now() - t0 };
   }
 }

@@ -3,13 +3,14 @@ import { parseArgs, stringFlag, boolFlag, UsageError } from "./args";
 import { filterFromPositionals, parseNetmask, TARGETS } from "./compile";
 import { runCapture, type Engine, type RunOutcome } from "../run-capture";
 import { fileChunks } from "../capture-file";
+import { hostKindOf } from "../../lib/inject";
 
 const SPEC = {
   pcap: { value: true },
   engine: { value: true, choices: ["cbpf", "ebpf", "kernel"] },
   target: { value: true, choices: TARGETS },
-  // In the contract (ARCHITECTURE.md section 5) but not built yet: recognised so it can be refused.
-  inject: { value: true },
+  /** The filter spliced into a host program (xdp, tc; skb is refused: no test run for raw_tp). */
+  inject: { value: true, choices: ["xdp", "tc", "skb", "kprobe"] },
   json: { value: false },
   "no-optimize": { value: false },
   netmask: { value: true },
@@ -17,15 +18,23 @@ const SPEC = {
 
 export async function runCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
-  if (args.flags.has("inject")) {
-    throw new UsageError(
-      "--inject is not available yet: injecting the filter into a host program is not implemented (run judges packets with --engine cbpf|ebpf|kernel)",
-    );
-  }
   const file = stringFlag(args, "pcap");
   if (!file) throw new UsageError("run needs --pcap FILE");
-  const engine = (stringFlag(args, "engine") ?? "cbpf") as Engine;
-  const target = stringFlag(args, "target") ?? "socket";
+  const injectHost = stringFlag(args, "inject");
+  if (injectHost !== undefined && (args.flags.has("engine") || args.flags.has("target"))) {
+    throw new UsageError("--inject HOST judges with the patched host in the kernel; it takes no --engine or --target");
+  }
+  const host = injectHost === undefined ? null : hostKindOf(injectHost)!;
+  if (host) {
+    // Said before the capture is read: no packet could change it.
+    const refusal = (await import("../engines/inject")).injectRunRefusal(host);
+    if (refusal) {
+      process.stderr.write(`bpf-playground: --inject ${injectHost}: ${refusal}\n`);
+      return 1;
+    }
+  }
+  const engine = (host ? "inject" : (stringFlag(args, "engine") ?? "cbpf")) as Engine;
+  const target = host ?? stringFlag(args, "target") ?? "socket";
   const json = boolFlag(args, "json");
 
   const cannotRead = (e: unknown): number => {

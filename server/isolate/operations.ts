@@ -9,10 +9,12 @@ import { compileFilter, type CompileFilterOptions, type CompileFilterResult } fr
 import { loadProgram, type LoadOptions, type LoadResult } from "../kernel/load";
 import { dumpProgram, type ProgDump } from "../kernel/inspect";
 import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
+import { HostCounts, runCounted } from "../kernel/host-verdict";
 import type { ProgKind } from "../kernel/prog-types";
 import type { BuildSpec, CountingSpec, KernelBackend } from "../agent/backend";
 import { buildCounting, buildForLoad, classicOf, summarize, type BuiltSummary } from "../agent/programs";
 import { resolveDlt } from "../native/libpcap";
+import { loadObject, ObjectLoadError, type LoadedObject, type ObjectLoadFailure, type ObjectLoadOptions } from "../kernel/object-load";
 import { compileForPage, type CompileRequest, type CompileResponse } from "../web/page-compile";
 
 export interface Output<R> {
@@ -44,6 +46,12 @@ function renumberMapFds(insns: Uint8Array, parentFds: readonly number[], mine: r
   }
   return out;
 }
+
+/**
+ * A loaded object as it crosses to the parent: its fds (the program's, then each map's in order)
+ * travel as descriptors, so the numbers in here are -1 until the parent puts its own in.
+ */
+export type ObjectLoadOutcome = { ok: true; loaded: LoadedObject } | { ok: false; failure: ObjectLoadFailure };
 
 /** The agent's build steps run here with the in-process libpcap; nothing else of a backend is used. */
 function localBackend(layout: CountingSpec["layout"] = null): KernelBackend {
@@ -80,13 +88,32 @@ export const OPERATIONS = {
     const r = loadProgram(mapFds.length > 0 ? { ...opts, insns: renumberMapFds(opts.insns, mapFds, fds) } : opts);
     return r.ok ? { result: { ...r, fd: -1 }, fds: [r.fd] } : { result: r };
   },
+  /**
+   * libbpf's open and load of an object a client sent (server/kernel/object-load.ts): ELF
+   * parsing, relocation and the verifier all run here, never in the agent. The program's fd and
+   * its maps' fds cross to the parent; a refusal is a result, with libbpf's messages and the log.
+   */
+  loadObject: (args: ObjectLoadOptions): Output<ObjectLoadOutcome> => {
+    try {
+      const r = loadObject(args);
+      const loaded: LoadedObject = { ...r, fd: -1, maps: r.maps.map((m) => ({ ...m, fd: -1 })) };
+      return { result: { ok: true, loaded }, fds: [r.fd, ...r.maps.map((m) => m.fd)] };
+    } catch (e) {
+      if (e instanceof ObjectLoadError) return { result: { ok: false, failure: e.toFailure() } };
+      throw e;
+    }
+  },
   /** bpf_prog_info, the xlated dump and the JIT disassembly of the borrowed program fd. */
   dump: (_args: Record<string, never>, fds: number[]): Output<ProgDump> => ({ result: dumpProgram(fds[0]!) }),
-  /** BPF_PROG_TEST_RUN of the borrowed program fd over each packet, `repeat` runs each. */
+  /**
+   * BPF_PROG_TEST_RUN of the borrowed program fd over each packet, `repeat` runs each. With a
+   * second fd (a host's counts map) each run is also judged by that counter (host-verdict.ts).
+   */
   testRun: (args: { kind: ProgKind; packets: Uint8Array[]; linkType: number; repeat: number }, fds: number[]): Output<PacketRun[]> => {
     const runner = new PacketRunner(fds[0]!, args.kind);
+    const counts = fds.length > 1 ? new HostCounts(fds[1]!) : null;
     try {
-      return { result: args.packets.map((p) => runner.run(p, args.linkType, args.repeat)) };
+      return { result: args.packets.map((p) => (counts ? runCounted(runner, counts, p, args.linkType, args.repeat) : runner.run(p, args.linkType, args.repeat))) };
     } finally {
       runner.close();
     }

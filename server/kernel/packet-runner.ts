@@ -16,7 +16,8 @@ import { PlaygroundError } from "../../lib/errors";
 
 
 export type PacketRun =
-  | { ok: true; retval: number; durationNs: number }
+  /** `matchedRuns`: for a host program judged by its counts map (host-verdict.ts), the runs its stub accepted. */
+  | { ok: true; retval: number; durationNs: number; matchedRuns?: number }
   | { ok: false; code: string; message: string; errno?: number; errnoName?: string };
 
 const ATTR_SIZE = 80;

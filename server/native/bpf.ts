@@ -417,6 +417,7 @@ function allIds(cmd: number, what: string): number[] {
 
 export const progIds = (): number[] => allIds(BPF_PROG_GET_NEXT_ID, "BPF_PROG_GET_NEXT_ID");
 export const linkIds = (): number[] => allIds(BPF_LINK_GET_NEXT_ID, "BPF_LINK_GET_NEXT_ID");
+export const mapIds = (): number[] => allIds(BPF_MAP_GET_NEXT_ID, "BPF_MAP_GET_NEXT_ID");
 export const progFdById = (id: number): number | null => fdById(BPF_PROG_GET_FD_BY_ID, "BPF_PROG_GET_FD_BY_ID", id);
 export const linkFdById = (id: number): number | null => fdById(BPF_LINK_GET_FD_BY_ID, "BPF_LINK_GET_FD_BY_ID", id);
 

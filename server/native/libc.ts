@@ -35,6 +35,9 @@ interface Libc {
   readonly mmap: Fn;
   readonly munmap: Fn;
   readonly ioctl: Fn;
+  readonly fcntl: Fn;
+  /** vsnprintf with the format and va_list as raw pointers (a C callback's own arguments, passed on). */
+  readonly vsnprintf: Fn;
 }
 
 // Cached on globalThis so a hot-reloaded copy of this module (vitest watch, next dev) reuses the
@@ -64,6 +67,8 @@ function load(): Libc {
     mmap: fn("mmap", "void *", ["void *", "size_t", "int", "int", "int", "int64_t"]),
     munmap: fn("munmap", "int", ["void *", "size_t"]),
     ioctl: fn("ioctl", "int", ["int", "unsigned long", "..."]),
+    fcntl: fn("fcntl", "int", ["int", "int", "..."]),
+    vsnprintf: fn("vsnprintf", "int", ["void *", "size_t", "void *", "void *"]),
   };
 }
 
@@ -140,6 +145,16 @@ export function withMem<T>(sizes: readonly number[], fn: (...mems: NativeMem[]) 
 
 export function closeFd(fd: number): void {
   if (fd >= 0) libc().close(fd);
+}
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/**
+ * A close-on-exec duplicate of `fd` (numbered 3 or above), for descriptors another owner will
+ * close: libbpf closes its program and map fds with the object.
+ */
+export function dupCloexec(fd: number): number {
+  return check(`fcntl(${fd}, F_DUPFD_CLOEXEC)`, libc().fcntl(fd, F_DUPFD_CLOEXEC, "int", 3));
 }
 
 export function socket(domain: number, type: number, protocol: number): number {

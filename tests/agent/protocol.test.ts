@@ -63,6 +63,7 @@ const VALID: Record<string, unknown>[] = [
   { type: "subscribe", id: 19, attachment: 4, intervalMs: 50, maxEvents: 10 },
   { type: "unsubscribe", id: 20, subscription: 6 },
   { type: "objects", id: 21 },
+  { type: "loadObject", id: 22, object: b([0x7f, 0x45, 0x4c, 0x46]), program: "xdp_host", logLevel: 2 },
 ];
 
 describe("schema language", () => {
