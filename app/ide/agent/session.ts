@@ -6,7 +6,7 @@
  */
 import { encodeProgram } from "../../../lib/cbpf/codec";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
-import { AgentClient, toBase64, type ResultOf } from "../../../lib/protocol";
+import { AgentClient, AgentRequestError, toBase64, type ResultOf } from "../../../lib/protocol";
 import type { Target } from "../../../lib/pipeline";
 
 export interface KernelProgram {
@@ -24,6 +24,12 @@ export interface KernelProgram {
 }
 
 export type KernelInfo = ResultOf<"kernelInfo">;
+
+/** A BPF object's program as libbpf loaded it (with its maps), and the kernel's xlated dump of it. */
+export type LoadedObject =
+  | ({ ok: true; xlated: string[] } & ResultOf<"loadObject">)
+  /** Refused: libbpf's or the verifier's reason (its message carries the verifier log). */
+  | { ok: false; code: string; message: string };
 
 export class AgentSession {
   private constructor(
@@ -74,6 +80,27 @@ export class AgentSession {
       program.xlated = [`(inspect failed: ${e instanceof Error ? e.message : String(e)})`];
     }
     return program;
+  }
+
+  /**
+   * Loads one program of an ELF object (a patched host) with libbpf in the agent; `program` names
+   * it when the object has several. The xlated dump is read at once, as for `load`.
+   */
+  async loadObject(bytes: Uint8Array, program?: string): Promise<LoadedObject> {
+    let r: ResultOf<"loadObject">;
+    try {
+      r = await this.client.request("loadObject", { object: toBase64(bytes), logLevel: 1, ...(program ? { program } : {}) }, { timeoutMs: 120_000 });
+    } catch (e) {
+      if (e instanceof AgentRequestError) return { ok: false, code: e.code, message: e.message };
+      throw e;
+    }
+    let xlated: string[];
+    try {
+      xlated = (await this.client.request("inspect", { handle: r.handle })).xlated;
+    } catch (e) {
+      xlated = [`(inspect failed: ${e instanceof Error ? e.message : String(e)})`];
+    }
+    return { ok: true, ...r, xlated };
   }
 
   async unload(handle: number): Promise<void> {
