@@ -9,14 +9,13 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { runFilter } from "../../../lib/cbpf/interpret";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
-import { generateMix } from "../../../lib/craft";
+import { injectTestFrames, TEST_FRAMES } from "./inject-frames";
 import type { InjectResult } from "../../../lib/inject";
 import { AgentSession, type LoadedObject } from "../agent/session";
 import { useHub, useTopic, type IdeTopics } from "../events";
 
-/** Frames test-run through a loaded host: enough to hit most filters both ways, quick to run. */
-export const TEST_FRAMES = 64;
-const TEST_SEED = 20261204;
+
+export { TEST_FRAMES };
 
 export interface Verdicts {
   readonly frames: number;
@@ -91,7 +90,7 @@ export function useInjectLoad(): { state: LoadState; load: (result: InjectResult
         setState({ status: "loaded", object: o, verdicts: null, of: result });
         if (result.stub.layer !== "l2") return;
         setState({ status: "busy", step: `test-running ${TEST_FRAMES} frames…` });
-        const frames = generateMix(TEST_SEED, TEST_FRAMES, { dlt: 1, truncatedShare: 0 });
+        const frames = injectTestFrames();
         try {
           const run = await s.testRun(o.handle, frames.map((f) => f.data), 1);
           if (stale()) return;
