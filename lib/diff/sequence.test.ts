@@ -79,14 +79,26 @@ describe("sequence alignment", () => {
     expect(byAnchor.map(([i]) => keys[a[i]!])).toEqual(["call"]);
   });
 
-  it("leaves a gap unmatched, and says so, past the edit-distance bound", () => {
-    const a = Array.from({ length: 300 }, (_, i) => i % 2);
-    const b = Array.from({ length: 300 }, (_, i) => (i % 3) + 2);
+  it("past the edit-distance bound, an LCS table still finds a longest common subsequence", () => {
+    fc.assert(
+      fc.property(small, small, (a, b) => {
+        const { matches, capped } = alignSequences(a, b, { patience: false, maxEditDistance: 2 });
+        expect(capped).toBe(false);
+        expectValid(a, b, matches);
+        expect(matches.length).toBe(lcsLength(a, b));
+      }),
+    );
+  });
+
+  it("leaves a gap unmatched, and says so, past the edit-distance bound and the table's size", () => {
+    // 6000 × 6000 cells is past the table's 32 million; nothing in common but the suffix.
+    const a = Array.from({ length: 6000 }, (_, i) => i % 2);
+    const b = Array.from({ length: 6000 }, (_, i) => (i % 3) + 2);
     const r = alignSequences([...a, 7, 7], [...b, 7, 7], { maxEditDistance: 50 });
     expect(r.capped).toBe(true);
     expect(r.matches).toEqual([
-      [300, 300],
-      [301, 301],
+      [6000, 6000],
+      [6001, 6001],
     ]);
   });
 });

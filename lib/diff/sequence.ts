@@ -23,7 +23,8 @@ export interface AlignOptions {
   readonly isAnchor?: (key: number) => boolean;
   /**
    * Largest edit distance Myers explores in one gap (memory grows with its square). A gap whose
-   * distance is larger is left unmatched (all deleted, all inserted); `aligned.capped` says so.
+   * distance is larger goes to an LCS table when left × right is at most 32 million cells, and
+   * is left unmatched (all deleted, all inserted) beyond that; `aligned.capped` says so.
    */
   readonly maxEditDistance?: number;
   /** false: Myers alone, a shortest edit script (default true: anchor on unique keys first). */
@@ -37,6 +38,8 @@ export interface Aligned {
 }
 
 const DEFAULT_MAX_D = 2000;
+/** Largest gap (left × right) the LCS table fallback takes: one byte per cell. */
+const MAX_TABLE_CELLS = 32_000_000;
 
 /** Maps string keys to small integers, shared by both sides, so comparisons are cheap. */
 export function internKeys(left: readonly string[], right: readonly string[]): { a: Int32Array; b: Int32Array; keys: string[] } {
@@ -156,6 +159,12 @@ function longestIncreasing(pairs: readonly Match[]): Match[] {
 function myers(a: ArrayLike<number>, b: ArrayLike<number>, aLo: number, aHi: number, bLo: number, bHi: number, out: Match[], st: State): void {
   const n = aHi - aLo;
   const m = bHi - bLo;
+  // The edit distance is at least the difference in length: past the bound, do not try.
+  if (Math.abs(n - m) > st.maxD) {
+    if (n * m <= MAX_TABLE_CELLS) lcsTable(a, b, aLo, aHi, bLo, bHi, out);
+    else st.capped = true;
+    return;
+  }
   const max = Math.min(n + m, st.maxD);
   const off = max + 1;
   const v = new Int32Array(2 * max + 3);
@@ -178,7 +187,10 @@ function myers(a: ArrayLike<number>, b: ArrayLike<number>, aLo: number, aHi: num
     }
   }
   if (found < 0) {
-    st.capped = true;
+    // Too far apart for Myers' memory (it keeps one row per edit): a plain LCS table is cheaper
+    // when the gap is long on one side only, as an unoptimized filter against an optimized one is.
+    if (n * m <= MAX_TABLE_CELLS) lcsTable(a, b, aLo, aHi, bLo, bHi, out);
+    else st.capped = true;
     return;
   }
   // Walk back from (n, m): at step d, the snapshot holds v as it was before step d.
@@ -200,4 +212,43 @@ function myers(a: ArrayLike<number>, b: ArrayLike<number>, aLo: number, aHi: num
   }
   while (x > 0 && y > 0) matches.push([aLo + --x, bLo + --y]);
   for (let i = matches.length - 1; i >= 0; i--) out.push(matches[i]!);
+}
+
+/**
+ * The longest common subsequence by dynamic programming, O(n·m) time and one byte of direction
+ * per cell (lengths are kept for two rows only); used where Myers' edit distance is too large.
+ */
+function lcsTable(a: ArrayLike<number>, b: ArrayLike<number>, aLo: number, aHi: number, bLo: number, bHi: number, out: Match[]): void {
+  const n = aHi - aLo;
+  const m = bHi - bLo;
+  // dir: 1 diagonal (match), 2 up (skip a), 3 left (skip b).
+  const dir = new Uint8Array(n * m);
+  let prev = new Int32Array(m + 1);
+  let cur = new Int32Array(m + 1);
+  for (let i = 1; i <= n; i++) {
+    const ai = a[aLo + i - 1];
+    const row = (i - 1) * m;
+    cur[0] = 0;
+    for (let j = 1; j <= m; j++) {
+      if (ai === b[bLo + j - 1]) {
+        cur[j] = prev[j - 1]! + 1;
+        dir[row + j - 1] = 1;
+      } else if (prev[j]! >= cur[j - 1]!) {
+        cur[j] = prev[j]!;
+        dir[row + j - 1] = 2;
+      } else {
+        cur[j] = cur[j - 1]!;
+        dir[row + j - 1] = 3;
+      }
+    }
+    [prev, cur] = [cur, prev];
+  }
+  const matches: Match[] = [];
+  for (let i = n, j = m; i > 0 && j > 0; ) {
+    const d = dir[(i - 1) * m + j - 1];
+    if (d === 1) matches.push([aLo + --i, bLo + --j]);
+    else if (d === 2) i--;
+    else j--;
+  }
+  for (let k = matches.length - 1; k >= 0; k--) out.push(matches[k]!);
 }
