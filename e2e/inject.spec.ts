@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writePcap } from "../lib/pcap/write";
-import { injectTestFrames } from "../app/ide/hooks/inject-frames";
+import { demoFrames, injectTestFrames, SEND_CYCLES } from "../app/ide/hooks/inject-frames";
 import { requires } from "../tests/support/requires";
 import { openIde, screenshot, startAgent, tcpdumpCount, trackErrors, typeFilter, waitForFilter } from "./helpers";
 
@@ -92,6 +92,16 @@ test("with the agent: load the patched host, see the kernel's verdicts and its x
     // The kernel's xlated dump of what libbpf loaded, against the patched program.
     await page.getByTestId("diff-kind").selectOption("inject-xlated");
     await expect(page.getByTestId("diff-summary")).toHaveAttribute("data-same", /^[1-9]\d*$/);
+    // Attached on the demo network: the host's own counters see exactly the frames sent, and match tcpdump's count.
+    await page.getByTestId("inject-send").click();
+    const untagged = demoFrames();
+    const demoPcap = join(dir, "demo.pcap");
+    writeFileSync(demoPcap, writePcap(untagged.map((data) => ({ data })), { linkType: 1 }));
+    const counters = page.getByTestId("inject-counters");
+    await expect(counters).toHaveAttribute("data-sent", String(untagged.length * SEND_CYCLES), { timeout: 60_000 });
+    await expect(counters).toHaveAttribute("data-total", String(untagged.length * SEND_CYCLES));
+    await expect(counters).toHaveAttribute("data-matched", String(tcpdumpCount(demoPcap, filter) * SEND_CYCLES));
+    await expect(page.getByTestId("inject-events").locator("li").first()).toBeVisible();
     await screenshot(page, "inject-load");
   } finally {
     child.kill("SIGTERM");

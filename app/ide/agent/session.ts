@@ -6,7 +6,7 @@
  */
 import { encodeProgram } from "../../../lib/cbpf/codec";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
-import { AgentClient, AgentRequestError, toBase64, type ResultOf } from "../../../lib/protocol";
+import { AgentClient, AgentRequestError, toBase64, type ResultOf, type StreamMessage, type Subscription } from "../../../lib/protocol";
 import type { Target } from "../../../lib/pipeline";
 
 export interface KernelProgram {
@@ -101,6 +101,32 @@ export class AgentSession {
       xlated = [`(inspect failed: ${e instanceof Error ? e.message : String(e)})`];
     }
     return { ok: true, ...r, xlated };
+  }
+
+  /**
+   * Attaches a loaded object's program as it is on the agent's demo network (xdp, tcx, or the
+   * netif_receive_skb tracepoint) and streams its counters and matched packets to `onMessage`.
+   */
+  async attachOnDemo(handle: number, progType: string, onMessage: (m: StreamMessage) => void): Promise<{ attachment: number; hook: string; ifname: string; sub: Subscription }> {
+    const target: Target = progType === "xdp" || progType === "tc" || progType === "socket" ? progType : "kprobe";
+    const a = await this.client.request("attach", { source: { kind: "handle", handle }, target, on: { kind: "demo" } });
+    try {
+      const sub = await this.client.subscribe(a.attachment, onMessage, { intervalMs: 100, maxEvents: 256 });
+      return { attachment: a.attachment, hook: a.hook, ifname: a.ifname, sub };
+    } catch (e) {
+      await this.detach(a.attachment);
+      throw e;
+    }
+  }
+
+  /** Sends `frames`, cycled, `count` times in all into the demo network, and waits until they are out. */
+  async sendFrames(frames: readonly Uint8Array[], count: number, rate = 20_000): Promise<number> {
+    const job = await this.client.request("trafficStart", { frames: { kind: "supplied", frames: frames.map((f) => toBase64(f)) }, count, rate });
+    return (await this.client.request("trafficWait", { traffic: job.traffic }, { timeoutMs: 120_000 })).sent;
+  }
+
+  async detach(attachment: number): Promise<void> {
+    await this.client.request("detach", { attachment }).catch(() => undefined);
   }
 
   async unload(handle: number): Promise<void> {

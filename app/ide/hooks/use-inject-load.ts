@@ -9,13 +9,14 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { runFilter } from "../../../lib/cbpf/interpret";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
-import { injectTestFrames, TEST_FRAMES } from "./inject-frames";
+import { demoFrames, injectTestFrames, SEND_CYCLES, TEST_FRAMES } from "./inject-frames";
 import type { InjectResult } from "../../../lib/inject";
+import { fromBase64 } from "../../../lib/protocol";
 import { AgentSession, type LoadedObject } from "../agent/session";
 import { useHub, useTopic, type IdeTopics } from "../events";
 
 
-export { TEST_FRAMES };
+export { SEND_CYCLES, TEST_FRAMES };
 
 export interface Verdicts {
   readonly frames: number;
@@ -40,7 +41,35 @@ function entryProgram(result: InjectResult): string | undefined {
   return entries.length > 1 ? entries[0]!.name : undefined;
 }
 
-export function useInjectLoad(): { state: LoadState; load: (result: InjectResult, cbpf: readonly CbpfInsn[]) => Promise<void>; canLoad: boolean; why: string } {
+export type AttachState =
+  | { readonly status: "idle" }
+  | { readonly status: "busy"; readonly step: string }
+  | { readonly status: "error"; readonly message: string }
+  | {
+      readonly status: "live" | "detached";
+      readonly hook: string;
+      readonly ifname: string;
+      readonly counters: { readonly total: number; readonly matched: number };
+      /** The newest matched packets' first bytes (newest last), and how many arrived in all. */
+      readonly events: readonly { readonly len: number; readonly bytes: Uint8Array }[];
+      readonly eventCount: number;
+      readonly sent: number;
+    };
+
+const KEEP_EVENTS = 8;
+
+export interface InjectLoader {
+  readonly state: LoadState;
+  readonly load: (result: InjectResult, cbpf: readonly CbpfInsn[]) => Promise<void>;
+  readonly canLoad: boolean;
+  readonly why: string;
+  readonly attach: AttachState;
+  /** Attaches the loaded program on the demo network (once) and sends the test frames through it. */
+  readonly send: () => Promise<void>;
+  readonly detach: () => Promise<void>;
+}
+
+export function useInjectLoad(): InjectLoader {
   const hub = useHub();
   const agent = useTopic("agent", AGENT_UNKNOWN);
   const url = agent.url ?? null;
@@ -48,14 +77,50 @@ export function useInjectLoad(): { state: LoadState; load: (result: InjectResult
   const session = useRef<AgentSession | null>(null);
   const handle = useRef<number | null>(null);
   const job = useRef(0);
+  const [attach, setAttach] = useState<AttachState>({ status: "idle" });
+  const attached = useRef<{ attachment: number; handle: number } | null>(null);
 
   useEffect(
     () => () => {
+      // Closing the connection ends its attachments and unloads its programs.
       session.current?.close();
       session.current = null;
     },
     [],
   );
+
+  const detach = useCallback(async () => {
+    const a = attached.current;
+    attached.current = null;
+    if (a && session.current) await session.current.detach(a.attachment);
+    setAttach((s) => (s.status === "live" ? { ...s, status: "detached" } : s));
+  }, []);
+
+  const send = useCallback(async () => {
+    const s = session.current;
+    const h = handle.current;
+    if (!s || h === null || state.status !== "loaded") return;
+    try {
+      if (attached.current?.handle !== h) {
+        await detach();
+        setAttach({ status: "busy", step: "attaching on the demo network…" });
+        const a = await s.attachOnDemo(h, state.object.progType, (m) =>
+          setAttach((cur) => {
+            if (cur.status !== "live" && cur.status !== "detached") return cur;
+            const fresh = m.events.map((e) => ({ len: e.len, bytes: fromBase64(e.data) }));
+            return { ...cur, counters: m.counters, events: [...cur.events, ...fresh].slice(-KEEP_EVENTS), eventCount: cur.eventCount + m.events.length };
+          }),
+        );
+        attached.current = { attachment: a.attachment, handle: h };
+        setAttach({ status: "live", hook: a.hook, ifname: a.ifname, counters: { total: 0, matched: 0 }, events: [], eventCount: 0, sent: 0 });
+      }
+      const frames = demoFrames();
+      const sent = await s.sendFrames(frames, frames.length * SEND_CYCLES);
+      setAttach((cur) => (cur.status === "live" ? { ...cur, sent: cur.sent + sent } : cur));
+    } catch (e) {
+      setAttach({ status: "error", message: e instanceof Error ? e.message : String(e) });
+    }
+  }, [state, detach]);
 
   const load = useCallback(
     async (result: InjectResult, cbpf: readonly CbpfInsn[]) => {
@@ -69,6 +134,8 @@ export function useInjectLoad(): { state: LoadState; load: (result: InjectResult
           handle.current = null;
         });
         const s = session.current;
+        await detach();
+        setAttach({ status: "idle" });
         if (handle.current !== null) {
           const old = handle.current;
           handle.current = null;
@@ -120,10 +187,10 @@ export function useInjectLoad(): { state: LoadState; load: (result: InjectResult
         if (!stale()) setState({ status: "error", message: e instanceof Error ? e.message : String(e) });
       }
     },
-    [url, hub],
+    [url, hub, detach],
   );
 
-  return { state, load, canLoad: !!url, why: url ? "" : agent.reason || "no agent address in the page URL (start the page with bpf-playground start)" };
+  return { state, load, canLoad: !!url, why: url ? "" : agent.reason || "no agent address in the page URL (start the page with bpf-playground start)", attach, send, detach };
 }
 
 /** Before Ide.tsx publishes the agent (a constant, so the snapshot is stable). */

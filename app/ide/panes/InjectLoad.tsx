@@ -6,10 +6,11 @@
  */
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
 import type { InjectResult } from "../../../lib/inject";
-import { TEST_FRAMES, useInjectLoad } from "../hooks/use-inject-load";
+import { summarize } from "../../../lib/dissect";
+import { SEND_CYCLES, TEST_FRAMES, useInjectLoad, type AttachState } from "../hooks/use-inject-load";
 
 export function InjectLoad({ result, cbpf }: { result: InjectResult; cbpf: readonly CbpfInsn[] }) {
-  const { state, load, canLoad, why } = useInjectLoad();
+  const { state, load, canLoad, why, attach, send, detach } = useInjectLoad();
   const busy = state.status === "busy";
   return (
     <div className="inject-load" data-testid="inject-load">
@@ -56,6 +57,7 @@ export function InjectLoad({ result, cbpf }: { result: InjectResult; cbpf: reado
             </div>
           )}
           {result.stub.layer !== "l2" && <div className="inject-line dim">an L3 stub is not test-run here: the frames are Ethernet ({TEST_FRAMES} of them for L2 stubs)</div>}
+          <Live attach={attach} onSend={() => void send()} onDetach={() => void detach()} />
           <details>
             <summary>verifier log</summary>
             <pre className="inject-log" data-testid="inject-verifier-log">
@@ -63,6 +65,41 @@ export function InjectLoad({ result, cbpf }: { result: InjectResult; cbpf: reado
               {state.object.libbpfLog ? `\n--- libbpf ---\n${state.object.libbpfLog}` : ""}
             </pre>
           </details>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The attached program on the demo network: its own counters and the packets it sent up. */
+function Live({ attach, onSend, onDetach }: { attach: AttachState; onSend: () => void; onDetach: () => void }) {
+  const live = attach.status === "live";
+  return (
+    <div className="inject-live" data-testid="inject-live">
+      <div className="inject-line">
+        <button className="btn" disabled={attach.status === "busy"} onClick={onSend} title={`Attach on the agent's demo network (once) and send the untagged ones of the ${TEST_FRAMES} test frames through it, ${SEND_CYCLES} times`} data-testid="inject-send">
+          {live ? "send again" : "attach and send traffic"}
+        </button>{" "}
+        {live && (
+          <button className="btn" onClick={onDetach} data-testid="inject-detach">
+            detach
+          </button>
+        )}{" "}
+        {attach.status === "busy" && <span className="dim">{attach.step}</span>}
+      </div>
+      {attach.status === "error" && <div className="inject-refusal" data-testid="inject-attach-error">{attach.message}</div>}
+      {(attach.status === "live" || attach.status === "detached") && (
+        <>
+          <div className="inject-line" data-testid="inject-counters" data-total={attach.counters.total} data-matched={attach.counters.matched} data-sent={attach.sent} data-events={attach.eventCount}>
+            {attach.status === "live" ? "attached" : "was attached"} at {attach.hook} on {attach.ifname}: {attach.counters.matched} of {attach.counters.total} packets matched ({attach.sent} sent), {attach.eventCount} events
+          </div>
+          <ul className="inject-events" data-testid="inject-events">
+            {attach.events.map((e, i) => (
+              <li key={i}>
+                <code>{e.len}</code> {summarize(e.bytes, 1)}
+              </li>
+            ))}
+          </ul>
         </>
       )}
     </div>
