@@ -28,7 +28,9 @@ export async function handleHostObject(request: Request, name: string, dir = hos
   }
   let bytes: Buffer;
   try {
-    bytes = await readFile(join(dir, FILES[name]));
+    // The file name is from FILES and dir from the server's own settings: nothing for the
+    // bundler to trace (it would otherwise include the whole project in the server output).
+    bytes = await readFile(/*turbopackIgnore: true*/ join(/*turbopackIgnore: true*/ dir, FILES[name]));
   } catch {
     return Response.json({ ok: false, error: `${FILES[name]} is not built (run scripts/build-bpf.sh)` }, { status: 503, headers: NO_STORE });
   }

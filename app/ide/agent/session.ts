@@ -109,6 +109,8 @@ export class AgentSession {
    */
   async attachOnDemo(handle: number, progType: string, onMessage: (m: StreamMessage) => void): Promise<{ attachment: number; hook: string; ifname: string; sub: Subscription }> {
     const target: Target = progType === "xdp" || progType === "tc" || progType === "socket" ? progType : "kprobe";
+    // The connection's own demo network (a veth pair into a namespace); a second demoUp is a no-op.
+    await this.client.request("demoUp", {});
     const a = await this.client.request("attach", { source: { kind: "handle", handle }, target, on: { kind: "demo" } });
     try {
       const sub = await this.client.subscribe(a.attachment, onMessage, { intervalMs: 100, maxEvents: 256 });
