@@ -49,7 +49,13 @@ export type AttachState =
       readonly status: "live" | "detached";
       readonly hook: string;
       readonly ifname: string;
+      /** The host's counts map, as streamed. */
       readonly counters: { readonly total: number; readonly matched: number };
+      /**
+       * What the map held before any traffic: the test run's frames, which the host counts like
+       * any other packet. Counters minus this are the traffic's own.
+       */
+      readonly before: { readonly total: number; readonly matched: number };
       /** The newest matched packets' first bytes (newest last), and how many arrived in all. */
       readonly events: readonly { readonly len: number; readonly bytes: Uint8Array }[];
       readonly eventCount: number;
@@ -112,7 +118,8 @@ export function useInjectLoad(): InjectLoader {
           }),
         );
         attached.current = { attachment: a.attachment, handle: h };
-        setAttach({ status: "live", hook: a.hook, ifname: a.ifname, counters: { total: 0, matched: 0 }, events: [], eventCount: 0, sent: 0 });
+        const before = state.verdicts ? { total: state.verdicts.frames, matched: state.verdicts.matched } : { total: 0, matched: 0 };
+        setAttach({ status: "live", hook: a.hook, ifname: a.ifname, counters: before, before, events: [], eventCount: 0, sent: 0 });
       }
       const frames = demoFrames();
       const sent = await s.sendFrames(frames, frames.length * SEND_CYCLES);

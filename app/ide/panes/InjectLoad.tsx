@@ -90,8 +90,17 @@ function Live({ attach, onSend, onDetach }: { attach: AttachState; onSend: () =>
       {attach.status === "error" && <div className="inject-refusal" data-testid="inject-attach-error">{attach.message}</div>}
       {(attach.status === "live" || attach.status === "detached") && (
         <>
-          <div className="inject-line" data-testid="inject-counters" data-total={attach.counters.total} data-matched={attach.counters.matched} data-sent={attach.sent} data-events={attach.eventCount}>
-            {attach.status === "live" ? "attached" : "was attached"} at {attach.hook} on {attach.ifname}: {attach.counters.matched} of {attach.counters.total} packets matched ({attach.sent} sent), {attach.eventCount} events
+          <div
+            className="inject-line"
+            data-testid="inject-counters"
+            data-total={attach.counters.total - attach.before.total}
+            data-matched={attach.counters.matched - attach.before.matched}
+            data-sent={attach.sent}
+            data-events={attach.eventCount}
+          >
+            {attach.status === "live" ? "attached" : "was attached"} at {attach.hook} on {attach.ifname}: {attach.counters.matched - attach.before.matched} of {attach.counters.total - attach.before.total} packets
+            matched ({attach.sent} sent), {attach.eventCount} matched headers streamed
+            {attach.before.total > 0 && <span className="dim"> (the counts map also holds the test run's {attach.before.total} frames)</span>}
           </div>
           <ul className="inject-events" data-testid="inject-events">
             {attach.events.map((e, i) => (
