@@ -5,9 +5,11 @@
  * the one lib/inject says it moved to, the same or differing only in an offset.
  */
 import { expect, it } from "vitest";
-import { diffStreams, shapeKey } from "../lib/diff";
+import { concatStreams, diffStreams, shapeKey, streamFromXlated } from "../lib/diff";
 import { readBpfObject } from "../lib/elf";
-import { findStubs, HOST_KINDS, injectFilter, linkTypeOf } from "../lib/inject";
+import { findStubs, HOST_KINDS, injectFilter, linkTypeOf, type StreamInsnFull } from "../lib/inject";
+import { dumpProgram } from "../server/kernel/inspect";
+import { closeLoadedObject, loadObject } from "../server/kernel/object-load";
 import { describeWithObjects } from "./support/bpf-objects";
 import { requires } from "./support/requires";
 import { cbpfFor, hostBytes } from "./inject/support";
@@ -58,5 +60,48 @@ describeWithObjects("diff of injected hosts", () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(HOST_KINDS.length * FILTERS.length);
+  });
+});
+
+/**
+ * The patched host as libbpf loads it against the kernel's xlated dump. The verifier rewrites the
+ * host's context loads (xdp_md/__sk_buff to the kernel's structs), its map references and helper
+ * calls (an array lookup is inlined), and deletes what cannot run: no-op jumps and dead code
+ * (the stub's body, with r1 = r2 = r3 = 0 known, has a branch never taken). The spliced filter's
+ * own instructions, reading the packet through checked pointers, are all kept.
+ */
+describeWithObjects("diff of a loaded patched host against the kernel's dump", () => {
+  it.skipIf(!requires("patched host vs xlated", "kernel", "libpcap"))("rewrites only context loads, map references and helper calls, deletes only dead code, keeps the filter", () => {
+    for (const host of ["xdp", "tc"] as const) {
+      const r = injectFilter({ object: hostBytes(host), cbpf: cbpfFor("tcp port 80 or icmp"), linkType: 1 });
+      const o = loadObject({ bytes: r.bytes, logLevel: 0 });
+      let xlated: string[];
+      try {
+        xlated = dumpProgram(o.fd).xlatedText;
+      } finally {
+        closeLoadedObject(o);
+      }
+      const entry = r.after.filter((s) => s.section === o.program.section);
+      const loaded = concatStreams([...entry, ...r.after.filter((s) => s.section === ".text")]);
+      const d = diffStreams([loaded], [streamFromXlated(xlated)]).sections[0]!;
+      const ctxLoad = (x: StreamInsnFull) => /^r\d+ = \*\(u32 \*\)\(r[1-9] [+-]\d+\)$/.test(x.text);
+      const rewritable = (x: StreamInsnFull) => ctxLoad(x) || x.reloc !== undefined || /^call [a-z_]/.test(x.text);
+      const seen = { ctx: 0, map: 0 };
+      for (const row of d.rows) {
+        if (row.left === undefined) continue;
+        const a = loaded.insns[row.left]! as StreamInsnFull;
+        const where = `${host}: ${row.kind} ${a.slot}: ${a.text}`;
+        if (a.cbpf !== undefined && a.cbpf !== null) expect(["same", "moved"], where).toContain(row.kind);
+        if (row.kind === "same" || row.kind === "moved") continue;
+        // Anything else the kernel may only have dropped (a no-op jump, dead code).
+        if (row.kind !== "delete") expect(rewritable(a), where).toBe(true);
+        if (ctxLoad(a)) seen.ctx++;
+        if (a.reloc !== undefined) seen.map++;
+      }
+      expect(seen.ctx, host).toBeGreaterThan(0);
+      expect(seen.map, host).toBeGreaterThan(0);
+      // Every spliced instruction is in the stream the kernel was given.
+      expect(loaded.insns.filter((x) => x.cbpf !== undefined).length, host).toBe(r.inserted.slots);
+    }
   });
 });

@@ -88,11 +88,14 @@ export function baseKey(insn: StreamInsn): string {
 }
 
 /**
- * The instruction's shape: its base key with immediates, offsets and access sizes blanked
- * (registers kept), so `r2 = *(u32 *)(r1 +0)` and the kernel's `r2 = *(u64 *)(r1 +0)` pair up.
+ * The instruction's shape: its base key with immediates, offsets, access sizes and relocations
+ * blanked (registers kept), so `r2 = *(u32 *)(r1 +0)` and the kernel's `r2 = *(u64 *)(r1 +0)`
+ * pair up as a change.
  */
 export function shapeKey(insn: StreamInsn): string {
+  // Without the relocation: the kernel's dump has the map's id where the object had a relocation.
   return baseKey(insn)
+    .replace(/ @\S+$/, "")
     .replace(/\b(0x[0-9a-fA-F]+|\d+)\b/g, "#")
     .replace(/\b([us])(8|16|32|64)\b/g, "$1#");
 }
@@ -200,8 +203,15 @@ export function diffStreams(left: readonly Stream[], right: readonly Stream[]): 
     const stable = pass > 0 && [...next].every(([li, m]) => sameMatches(m, matches.get(li)!));
     matches = next;
     capped = nextCapped;
+    // Targets map through every pair the rows will show, changes included: a jump to an
+    // instruction the kernel rewrote (a map load, a context load) still goes to that instruction.
+    const pairsOf = new Map<number, Match[]>();
+    for (const [li, ri] of rightOf) {
+      const rows = rowsOf(left[li]!.insns, right[ri]!.insns, matches.get(li)!, false).rows;
+      pairsOf.set(li, rows.filter((r) => r.left !== undefined && r.right !== undefined).map((r) => [r.left!, r.right!] as const));
+    }
     l2r = left.map((s, li) => {
-      const m = matches.get(li);
+      const m = pairsOf.get(li);
       if (!m) return null;
       const map = new Int32Array(s.insns.length).fill(-1);
       for (const [i, j] of m) map[i] = j;
@@ -209,7 +219,7 @@ export function diffStreams(left: readonly Stream[], right: readonly Stream[]): 
     });
     r2l = right.map((s, ri) => {
       const li = leftOf.get(ri);
-      const m = li === undefined ? undefined : matches.get(li);
+      const m = li === undefined ? undefined : pairsOf.get(li);
       if (!m) return null;
       const map = new Int32Array(s.insns.length).fill(-1);
       for (const [i, j] of m) map[j] = i;
