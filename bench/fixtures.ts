@@ -23,3 +23,20 @@ export function bigCapture(count = 1_000_000): { path: string; bytes: Uint8Array
   cached = { path, bytes, packets: count };
   return cached;
 }
+
+/** Ethernet + IPv4 + TCP to `dport`, 74 bytes. */
+export function tcpFrame(dport: number): Uint8Array {
+  const f = new Uint8Array(74);
+  const v = new DataView(f.buffer);
+  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]);
+  v.setUint16(12, 0x0800);
+  f[14] = 0x45;
+  v.setUint16(16, 60);
+  f[22] = 64;
+  f[23] = 6;
+  f.set([10, 0, 0, 1, 10, 0, 0, 2], 26);
+  v.setUint16(34, 40000);
+  v.setUint16(36, dport);
+  f[46] = 0x50;
+  return f;
+}

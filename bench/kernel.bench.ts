@@ -13,6 +13,7 @@
  *   counting XDP program on the host end whose count must equal the frames sent.
  */
 import type { Benchmark, BenchFigure } from "./harness";
+import { tcpFrame } from "./fixtures";
 import { median } from "./harness";
 import { kernelUnavailableReason } from "../server/kernel/kernel-info";
 import { loadProgram } from "../server/kernel/load";
@@ -30,22 +31,6 @@ import type { CbpfInsn } from "../lib/cbpf/insn";
 const DLT_EN10MB = 1;
 const REPEAT = 1_000_000;
 
-/** Ethernet + IPv4 + TCP to `dport`, 74 bytes. */
-function tcpFrame(dport: number): Uint8Array {
-  const f = new Uint8Array(74);
-  const v = new DataView(f.buffer);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]);
-  v.setUint16(12, 0x0800);
-  f[14] = 0x45;
-  v.setUint16(16, 60);
-  f[22] = 64;
-  f[23] = 6;
-  f.set([10, 0, 0, 1, 10, 0, 0, 2], 26);
-  v.setUint16(34, 40000);
-  v.setUint16(36, dport);
-  f[46] = 0x50;
-  return f;
-}
 
 /** XDP "tcp dst port 80" on IPv4 with a variable header length (as Appendix A's xdp_tcp_dport80). */
 function xdpTcpDport80(): Uint8Array {

@@ -16,6 +16,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   ui: () => import("./ui.bench"),
   big: () => import("./big-filters.bench"),
   diff: () => import("./diff.bench"),
+  inject: () => import("./inject.bench"),
 };
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { CbpfInsn } from "../lib/cbpf/insn";
 import { readBpfObject, type BpfObject } from "../lib/elf";
 import { PlaygroundError } from "../lib/errors";
-import { findStubs, HOST_OBJECTS, injectFilter, linkTypeOf, resolveStub, type HostKind, type InjectResult, type StubLayer } from "../lib/inject";
+import { findStubs, HOST_OBJECTS, injectFilter, linkTypeOf, REJECT_ALL, resolveStub, type HostKind, type InjectResult, type StubLayer } from "../lib/inject";
 import { compileFilter, DEFAULT_SNAPLEN } from "./native/libpcap";
 
 export const BPF_BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "bpf", "build");
@@ -19,8 +19,6 @@ export const BPF_BUILD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), ".
 /** Path of a project host object (built by scripts/build-bpf.sh). */
 export const hostObjectFile = (host: HostKind): string => join(BPF_BUILD_DIR, HOST_OBJECTS[host].file);
 
-/** `ret #0`: the filter that rejects every packet. */
-export const REJECT_ALL: readonly CbpfInsn[] = [{ code: 0x06, jt: 0, jf: 0, k: 0 }];
 
 export interface CompileInjectOptions {
   readonly filter: string;
@@ -87,9 +85,9 @@ export function compileAndInject(opts: CompileInjectOptions): CompileInjectResul
     }
   }
   const last = splices[splices.length - 1]!.result;
-  // A stub patched later is no longer "not patched": keep only the notes that still hold.
+  // A stub another splice patched: its "not changed by this splice" note no longer matters.
   const patched = new Set(splices.map((s) => s.result.stub.name));
-  for (const s of splices) for (const n of s.result.notes) if (!/ is not patched:/.test(n) || !patched.has(n.split(" ", 1)[0]!)) notes.push(n);
+  for (const s of splices) for (const n of s.result.notes) if (!/ is not changed by this splice:/.test(n) || !patched.has(n.split(" ", 1)[0]!)) notes.push(n);
   return { original, splices, object: last.object, bytes: last.bytes, notes: [...new Set(notes)] };
 }
 

@@ -3,6 +3,7 @@
  * so the CLI, the agent and the page agree where each host and its stub are; and the link type a
  * filter must be compiled for to fit a stub's layer.
  */
+import type { CbpfInsn } from "../cbpf/insn";
 import type { HostKind, StubLayer } from "./types";
 
 export interface HostObject {
@@ -49,3 +50,9 @@ export function hostKindOf(name: string): HostKind | null {
   if (name === "kprobe") return "skb";
   return name === "xdp" || name === "tc" || name === "skb" ? name : null;
 }
+
+/**
+ * `ret #0`, the filter for a stub the expression cannot serve (pwru injects it into the L3 stub
+ * when the filter does not compile for RAW: an unpatched stub would accept everything).
+ */
+export const REJECT_ALL: readonly CbpfInsn[] = [{ code: 0x06, jt: 0, jf: 0, k: 0 }];

@@ -6,8 +6,8 @@
 export * from "./types";
 export { injectFilter } from "./inject";
 export { findStubs, resolveStub, layerOfName, STUB_PREFIX, DEFAULT_STUB } from "./stubs";
-export { HOST_OBJECTS, SKB_FENTRY_HOST, linkTypeOf, hostKindOf, LINKTYPE_EN10MB, LINKTYPE_RAW, type HostObject } from "./hosts";
+export { HOST_OBJECTS, SKB_FENTRY_HOST, linkTypeOf, hostKindOf, LINKTYPE_EN10MB, LINKTYPE_RAW, REJECT_ALL, type HostObject } from "./hosts";
 export { sectionAccess, accessReason, type SectionAccess } from "./access";
 export { INJECT_REFUSALS, isInjectRefusal } from "./refuse";
-export { objectStreams, type StreamInsnFull } from "./streams";
+export { objectStreams } from "./streams";
 export { MAX_BPF_STACK, frameDepth, stackThroughStub } from "./stack";

@@ -9,6 +9,7 @@ import { assemble, label, mov64Imm, mov64Reg, type AsmItem } from "../ebpf";
 import { extInfoProblems, readBpfObject, replaceInstructions, writeBpfObject, type BpfObject } from "../elf";
 import { isPlaygroundError } from "../errors";
 import { translate, type TranslateAbi, type TranslateResult } from "../translate";
+import { checkStubBody } from "./body";
 import { accessReason, sectionAccess, type SectionAccess } from "./access";
 import { entrySectionsReaching } from "./calls";
 import { linkTypeOf } from "./hosts";
@@ -33,6 +34,8 @@ export function injectFilter(req: InjectRequest): InjectResult {
   }
   const access = pickAccess(obj, stub);
   const notes: string[] = [];
+  const unchecked = checkStubBody(obj, stub);
+  if (unchecked) notes.push(unchecked);
 
   const prefix = `inj_${stub.name}`;
   const resultLabel = `${prefix}_result`;
@@ -49,7 +52,7 @@ export function injectFilter(req: InjectRequest): InjectResult {
   try {
     program = assemble(items);
   } catch (e) {
-    if (isPlaygroundError(e)) throw refuse("range", `the spliced filter does not assemble: ${e.message}`);
+    if (isPlaygroundError(e) && /outside|fit/.test(e.message)) throw refuse("range", `the spliced filter does not assemble: ${e.message}`);
     throw e;
   }
   const bodySlots = translation.program.slots - 1; // without the translator's stand-in exit
@@ -69,11 +72,11 @@ export function injectFilter(req: InjectRequest): InjectResult {
   try {
     patched = replaceInstructions(obj, stub.sectionIndex, stub.start, 0, program.raw);
   } catch (e) {
-    if (isPlaygroundError(e) && /does not fit|offset/.test(e.message)) throw refuse("range", e.message, e.position);
+    if (isPlaygroundError(e) && /does not fit 16 bits/.test(e.message)) throw refuse("range", e.message, e.position);
     throw e;
   }
   const problems = extInfoProblems(patched);
-  if (problems.length > 0) throw refuse("range", `the patched object breaks the kernel's func_info/line_info rules: ${problems.map((p) => p.message).join("; ")}`);
+  if (problems.length > 0) throw refuse("ext-info", `the patched object breaks the kernel's func_info/line_info rules: ${problems.map((p) => p.message).join("; ")}`);
 
   const inserted = { sectionIndex: stub.sectionIndex, start: stub.start, slots: program.slots };
   const moved = new Map<number, (number | null)[]>();
@@ -89,7 +92,7 @@ export function injectFilter(req: InjectRequest): InjectResult {
 
   notes.push(`${stub.name}: ${program.slots} instructions spliced before its first (${translation.stats.cbpfLength} cBPF instructions; stack ${translation.stackDepth} bytes, call chain ${stack.combined} of ${MAX_BPF_STACK})`);
   for (const other of findStubs(obj)) {
-    if (other.name !== stub.name && other.calls.length > 0) notes.push(`${other.name} is not patched: its body still accepts every packet that reaches it`);
+    if (other.name !== stub.name && other.calls.length > 0) notes.push(`${other.name} is not changed by this splice: unless it is patched too, it accepts every packet that reaches it`);
   }
   if (access.mode === "probe_read_kernel") notes.push("packet bytes are read from the skb's linear area only (data .. data_end); the sk_buff offsets are this kernel's (Linux 6.18 x86_64), not CO-RE relocated");
   notes.push(...translation.notes);

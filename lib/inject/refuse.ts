@@ -10,6 +10,7 @@ export const INJECT_REFUSALS: readonly InjectRefusal[] = [
   "wrong-layer",
   "stack",
   "range",
+  "ext-info",
   "unsupported-program",
 ];
 

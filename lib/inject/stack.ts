@@ -1,6 +1,7 @@
 /**
  * The stack a splice adds, checked the way the verifier will (check_max_stack_depth): each frame
- * rounded up to 32 bytes, summed along every call chain, at most MAX_BPF_STACK (512). The host's
+ * rounded up (round_up_stack_depth: to 16 bytes when the program is JITed, as on x86_64; the
+ * interpreter's 32 would refuse more), summed along every call chain, at most MAX_BPF_STACK (512). The host's
  * frames are estimated from its code: the deepest r10-relative access, directly or through a
  * register that holds r10 plus a constant (clang's `r2 = r10; r2 += -8` for helper buffers).
  */
@@ -47,10 +48,10 @@ export function frameDepth(insns: readonly DecodedInsn[]): number {
   return depth;
 }
 
-const round32 = (n: number): number => Math.ceil(Math.max(n, 1) / 32) * 32;
+const roundFrame = (n: number): number => Math.ceil(Math.max(n, 1) / 16) * 16;
 
 export interface StackCheck {
-  /** The deepest call chain through the stub, in bytes (frames rounded to 32). */
+  /** The deepest call chain through the stub, in bytes (frames rounded to 16). */
   readonly combined: number;
   /** The functions of that chain, outermost first. */
   readonly chain: readonly string[];
@@ -58,7 +59,8 @@ export interface StackCheck {
 
 /**
  * The deepest chain (from a program entry, through the stub at (sectionIndex, start), into what
- * the stub calls) with the stub's frame set to `stubFrame`.
+ * the stub calls) with the stub's frame at least `stubFrame` bytes: the spliced filter's stack is
+ * dead once it falls through into the body, so the frame is the larger of the two.
  */
 export function stackThroughStub(obj: BpfObject, sectionIndex: number, start: number, stubFrame: number): StackCheck {
   const frames = new Map<string, { name: string; depth: number }>();
@@ -71,7 +73,7 @@ export function stackThroughStub(obj: BpfObject, sectionIndex: number, start: nu
   const stubKey = fnKey(sectionIndex, start);
   const edges = callEdges(obj).filter((e) => e.from.fn);
   const callees = (key: string) => edges.filter((e) => fnKey(e.from.sectionIndex, e.from.fn!.start) === key).map((e) => fnKey(e.to.sectionIndex, e.to.slot));
-  const frameOf = (key: string) => round32(key === stubKey ? stubFrame : frames.get(key)?.depth ?? 0);
+  const frameOf = (key: string) => roundFrame(Math.max(frames.get(key)?.depth ?? 0, key === stubKey ? stubFrame : 0));
 
   // Deepest path from `key` down (the stub's callees), and deepest path from entries down to the stub.
   const down = (key: string, seen: Set<string>): { bytes: number; chain: string[] } => {

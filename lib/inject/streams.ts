@@ -8,17 +8,12 @@ import type { BpfObject } from "../elf";
 import { relocationsBySlot, targetOf } from "./calls";
 import type { Stream, StreamInsn } from "./types";
 
-export interface StreamInsnFull extends StreamInsn {
-  /** The symbol a relocation at this instruction names (a map, a global, a called function). */
-  readonly reloc?: string;
-}
-
 /** Streams of every program section; `cbpfOf(sectionIndex, slot)` tags spliced instructions. */
 export function objectStreams(obj: BpfObject, cbpfOf?: (sectionIndex: number, slot: number) => number | null | undefined): Stream[] {
   return obj.programs.map((p) => {
     const rels = relocationsBySlot(p);
     const nameOf = (i: number) => obj.programs.find((q) => q.sectionIndex === i)?.name ?? `#${i}`;
-    const insns = p.insns.map((d): StreamInsnFull => {
+    const insns = p.insns.map((d): StreamInsn => {
       const rel = rels.get(d.index);
       const t = targetOf(obj, p, d, rel);
       const target = t ? `${nameOf(t.sectionIndex)}:${t.slot}` : undefined;

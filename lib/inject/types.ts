@@ -52,6 +52,8 @@ export interface StreamInsn {
   readonly target?: string;
   /** Spliced instructions: the cBPF instruction it came from (null: guard, prologue or epilogue). */
   readonly cbpf?: number | null;
+  /** The symbol a relocation at this instruction names (a map, a global, a called function): an anchor. */
+  readonly reloc?: string;
 }
 
 /** One program section of an object, as a list of instructions. */
@@ -85,6 +87,9 @@ export interface InjectResult {
   /**
    * Where each instruction of `before` sits in `after` (per section index: before slot → after
    * slot, null where the splice removed it); and the inserted range in the stub's section.
+   * A jump or call to the stub's first slot still goes to that slot (where the filter now
+   * starts), not to where the stub's old first instruction moved: targets map through `moved`
+   * except the stub's entry.
    */
   readonly moved: ReadonlyMap<number, readonly (number | null)[]>;
   readonly inserted: { readonly sectionIndex: number; readonly start: number; readonly slots: number };
@@ -103,4 +108,5 @@ export type InjectRefusal =
   | "wrong-layer" // an L2 filter (link type EN10MB) in an L3 stub, or the reverse
   | "stack" // the filter's stack plus the host's exceeds 512 bytes
   | "range" // a jump or call offset would no longer fit after the splice
+  | "ext-info" // the patched object would break the kernel's func_info/line_info rules
   | "unsupported-program"; // a program type none of the access modes serves

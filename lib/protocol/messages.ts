@@ -38,7 +38,7 @@ import {
 
 /**
  * 2: hello reports time budgets and kernel-job slots; "agent/budget" errors carry budgetMs; compile returns programs of any length.
- * 3: loadObject (a BPF ELF object loaded with libbpf); testRun says where its verdicts come from;
+ * 3: loadObject (a BPF ELF object loaded with libbpf; hello reports its size bound); testRun says where its verdicts come from;
  *    attach takes an object's handle (its result's translation is then absent, and notes say what it hooks).
  */
 export const PROTOCOL_VERSION = 3;
@@ -150,6 +150,8 @@ export const OPS = {
          * closes the connection (1008); a single larger reply comes back as agent/reply-too-large.
          */
         outboxBytes: count,
+        /** Largest ELF object loadObject takes (bytes, before base64). */
+        objectBytes: count,
       }),
       /** Interfaces other than the demo network that attach may use (explicitly allowed at start). */
       interfaces: arr(str({ max: 15 }), { max: 64 }),

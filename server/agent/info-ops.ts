@@ -1,5 +1,5 @@
 /** hello and kernelInfo: what the agent allows, and what this kernel offers (kernelInfo's probe loads run once and are cached). */
-import { PROTOCOL_VERSION, type ParamsOf, type ResultOf } from "../../lib/protocol";
+import { LIMITS, PROTOCOL_VERSION, type ParamsOf, type ResultOf } from "../../lib/protocol";
 import { fail, type ConnectionContext } from "./scope";
 
 export const AGENT_NAME = "bpf-playground agent";
@@ -26,6 +26,7 @@ export function hello(ctx: ConnectionContext, p: ParamsOf<"hello">): ResultOf<"h
       kernelJobsPerConnection: l.kernelJobsPerConnection,
       queuedJobsPerConnection: l.queuedJobsPerConnection,
       outboxBytes: l.outboxBytes,
+      objectBytes: LIMITS.objectBytes,
     },
     interfaces: [...ctx.allowedInterfaces],
   };

@@ -25,11 +25,8 @@ import { closeLoadedObject, loadObject, type LoadedObject } from "../kernel/obje
 import { HostCounts, isHostCounts, runCounted } from "../kernel/host-verdict";
 import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
 import { hostObjectFile, readObjectFile } from "../inject";
-import { kernelVerdicts, type KernelVerdicts } from "./kernel";
+import { FALLBACK_CODES, kernelVerdicts, XDP_LINEAR_MAX, type KernelVerdicts } from "./kernel";
 import type { EngineFactory, PacketVerdict } from "../run-capture";
-
-const XDP_LINEAR_MAX = 3520;
-const FALLBACK_CODES = new Set(["kernel/test-run", "kernel/test-run-short-l3"]);
 
 /** Why `run --inject HOST` cannot judge a capture of link type `dlt` (null when it can; dlt omitted: the host alone). */
 export function injectRunRefusal(host: HostKind, dlt?: number): string | null {

@@ -37,7 +37,7 @@ import type { EngineFactory, PacketVerdict } from "../run-capture";
 
 export const DLT_EN10MB = 1;
 /** Linear bytes an XDP test run gives a program without BPF_F_XDP_HAS_FRAGS (4 KiB pages). */
-const XDP_LINEAR_MAX = 3520;
+export const XDP_LINEAR_MAX = 3520;
 
 /** Why `run --engine kernel` cannot use this target for this link type, or null when it can. */
 export function kernelRunRefusal(target: Target, dlt: number): string | null {
@@ -71,7 +71,8 @@ export interface KernelVerdicts {
   close(): void;
 }
 
-const FALLBACK_CODES = new Set(["kernel/test-run", "kernel/test-run-short-l3"]);
+/** Refusals of a tc/xdp test run that a socket filter, seeing the same bytes, can still judge. */
+export const FALLBACK_CODES: ReadonlySet<string> = new Set(["kernel/test-run", "kernel/test-run-short-l3"]);
 
 /** Loads the translation of `program` for `target` and returns a per-packet runner. */
 export function kernelVerdicts(

@@ -9,7 +9,8 @@
  * - load more than the program asked for (every other program's autoload is off), or a program
  *   of a kind the playground cannot run or attach (allowed: PROG_KINDS; tracing only as fentry,
  *   never fexit or fmod_ret, which change what a kernel function returns);
- * - create struct_ops maps, or maps larger than `maxMapBytes` together.
+ * - create struct_ops maps, or maps larger than `maxMapBytes` together (max_entries x (key +
+ *   value), values once per possible CPU for per-CPU maps; a ring buffer's size is its max_entries).
  * Untrusted bytes reach this module only inside an isolate worker (server/isolate/operations.ts),
  * whose time budget also bounds the verifier.
  *
@@ -27,6 +28,7 @@ import { closeFd, dupCloexec, NativeMem } from "../native/libc";
 import { capturingLibbpfMessages, iterate, libbpf, libbpfErrno, libbpfErrnoName, libbpfStrerror, type Ptr } from "../native/libbpf";
 import { BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY } from "../native/bpf";
 import { kindOfProgType, type ProgKind } from "./prog-types";
+import { possibleCpus } from "./maps";
 
 export interface ObjectLoadOptions {
   /** The ELF file's bytes. */
@@ -202,11 +204,16 @@ function checkKind(p: ObjectProgram): ProgKind {
   return p.kind;
 }
 
+/** Map types with one value per possible CPU (PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, PERCPU_CGROUP_STORAGE). */
+const PER_CPU_MAP_TYPES = new Set([5, 6, 10, 21]);
+
 function checkMaps(maps: Omit<ObjectMap, "fd">[], maxBytes: number): void {
   let total = 0;
+  let cpus = 0;
   for (const m of maps) {
     if (m.type === BPF_MAP_TYPE_STRUCT_OPS) throw refusal("select", `map "${m.name}" is a struct_ops map; objects with struct_ops are not loaded`, "libbpf/map");
-    total += m.type === BPF_MAP_TYPE_RINGBUF ? m.maxEntries : m.maxEntries * (m.keySize + m.valueSize);
+    const perCpu = PER_CPU_MAP_TYPES.has(m.type) ? (cpus ||= possibleCpus()) : 1;
+    total += m.type === BPF_MAP_TYPE_RINGBUF ? m.maxEntries : m.maxEntries * (m.keySize + m.valueSize * perCpu);
   }
   if (total > maxBytes) {
     throw refusal("select", `the object's maps would take ${total} bytes; at most ${maxBytes} are allowed`, "libbpf/map");

@@ -17,6 +17,7 @@ import {
   checkResult,
   peekMessageHead,
   HEAD_PREFIX_CHARS,
+  LIMITS,
   encodeError,
   encodeResult,
   fromBase64,
@@ -292,7 +293,7 @@ function scripted(reply: (req: Record<string, unknown>) => string[] | null): Web
 const HELLO = {
   protocol: PROTOCOL_VERSION,
   agent: "fake",
-  limits: { maxPayloadBytes: 1, programsPerConnection: 1, attachmentsPerConnection: 1, subscriptionsPerConnection: 1, packetsPerRun: 1, packetBytes: 1, runsPerRequest: 1, trafficJobsPerConnection: 1, budgetsMs: { compile: 1, load: 1, inspect: 1, testRun: 1, attach: 1 }, kernelJobsPerConnection: 1, queuedJobsPerConnection: 1, outboxBytes: 1 },
+  limits: { maxPayloadBytes: 1, programsPerConnection: 1, attachmentsPerConnection: 1, subscriptionsPerConnection: 1, packetsPerRun: 1, packetBytes: 1, runsPerRequest: 1, trafficJobsPerConnection: 1, budgetsMs: { compile: 1, load: 1, inspect: 1, testRun: 1, attach: 1 }, kernelJobsPerConnection: 1, queuedJobsPerConnection: 1, outboxBytes: 1, objectBytes: 1 },
   interfaces: [],
 };
 
@@ -332,5 +333,18 @@ describe("client", () => {
   it("refuses an agent that speaks another version", async () => {
     const Ws = scripted((req) => [encodeError({ id: req.id as number, op: "hello", code: "protocol/version", message: "no" })]);
     await expect(AgentClient.connect("ws://fake/", { WebSocket: Ws })).rejects.toMatchObject({ code: "protocol/version" });
+  });
+});
+
+describe("base64 of megabytes", () => {
+  // A group-of-four regular expression overflowed V8's regexp stack on a few megabytes, so the
+  // check threw (and the agent never answered) instead of accepting or refusing the request.
+  it("checks a loadObject object at the size bound, and one byte past it, with an answer", () => {
+    const at = checkRequest({ type: "loadObject", id: 1, object: toBase64(new Uint8Array(LIMITS.objectBytes).fill(0xa5)) });
+    expect(at.ok).toBe(true);
+    const past = checkRequest({ type: "loadObject", id: 2, object: toBase64(new Uint8Array(LIMITS.objectBytes + 1)) });
+    expect(past).toMatchObject({ ok: false, fault: { code: "protocol/invalid", path: "$.object" } });
+    const bad = checkRequest({ type: "loadObject", id: 3, object: `${"A".repeat(LIMITS.objectBytes)}=A==` });
+    expect(bad).toMatchObject({ ok: false, fault: { path: "$.object", message: expect.stringContaining("not valid base64") } });
   });
 });

@@ -6,8 +6,11 @@
  * verifier log; an edited object (lib/elf's replaceInstructions) loads and counts what its new
  * stub decides; and the isolate worker hands back descriptors that work in this process.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { exit, mov64Imm, mov64Reg, type AsmItem } from "../../lib/ebpf";
 import { IsolatePool } from "../../server/isolate/pool";
@@ -191,6 +194,23 @@ describeWithObjects(
         expect(e.message).toMatch(/libbpf cannot open the object: .*\(/);
       });
 
+      it("libbpf's messages go into the error, never to the process's stderr", () => {
+        const dir = mkdtempSync(join(tmpdir(), "bpfpg-loader-"));
+        try {
+          const script = join(dir, "bad.ts");
+          writeFileSync(
+            script,
+            `import { loadObject } from ${JSON.stringify(join(ROOT, "server/kernel/object-load.ts"))};\n` +
+              `try { loadObject({ bytes: new Uint8Array(300).fill(1) }); } catch (e) { process.stdout.write(String((e as Error).message)); }\n`,
+          );
+          const r = spawnSync(process.execPath, [join(ROOT, "bin", "run-ts.mjs"), script], { encoding: "utf8" });
+          expect(r.stdout).toMatch(/libbpf cannot open the object[\s\S]*libbpf: elf: .*not a proper ELF object/);
+          expect(r.stderr).toBe("");
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+
       it("refuses an empty object and one past the size bound without calling libbpf", () => {
         expect(caught(() => loadObject({ bytes: new Uint8Array(0) })).message).toMatch(/empty/);
         expect(caught(() => loadObject({ bytes: new Uint8Array(100), maxBytes: 99 })).message).toMatch(/100 bytes; at most 99/);
@@ -217,6 +237,36 @@ describeWithObjects(
         expect(bad.result).toMatchObject({ ok: false, failure: { code: "libbpf/open" } });
         expect(bad.fds).toEqual([]);
       });
+
+      it("a mangled object is loaded, refused with a reason, or at worst kills its worker; the pool keeps serving", async () => {
+        const host = bytesOf(hostObjectPath("tc"));
+        const outcomes = new Map<string, number>();
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.tuple(fc.nat(host.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), async (edits) => {
+            const bytes = host.slice();
+            for (const [at, v] of edits) bytes[at] = v;
+            let outcome: string;
+            try {
+              const { result, fds } = await pool.run("loadObject", { bytes }, { budgetMs: 30_000 });
+              for (const fd of fds) closeFd(fd);
+              if (result.ok) outcome = "loaded";
+              else {
+                expect(result.failure.code).toMatch(/^libbpf\//);
+                expect(result.failure.message.length).toBeGreaterThan(10);
+                outcome = result.failure.code;
+              }
+            } catch (e) {
+              expect((e as { code?: string }).code).toBe("isolate/crashed");
+              outcome = "isolate/crashed";
+            }
+            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+          }),
+          { numRuns: 40 },
+        );
+        console.log(`[loader] 40 mangled tc hosts: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+        const { result } = await pool.run("loadObject", { bytes: host }, { budgetMs: 30_000 }).then((r) => (r.fds.forEach(closeFd), r));
+        expect(result.ok).toBe(true);
+      }, 120_000);
     });
   },
   ["bpftool"],
