@@ -7,7 +7,7 @@
 import { expect, it } from "vitest";
 import { concatStreams, diffStreams, shapeKey, streamFromXlated } from "../lib/diff";
 import { readBpfObject } from "../lib/elf";
-import { findStubs, HOST_KINDS, injectFilter, linkTypeOf, type StreamInsnFull } from "../lib/inject";
+import { findStubs, HOST_KINDS, injectFilter, linkTypeOf, type StreamInsn } from "../lib/inject";
 import { dumpProgram } from "../server/kernel/inspect";
 import { closeLoadedObject, loadObject } from "../server/kernel/object-load";
 import { describeWithObjects } from "./support/bpf-objects";
@@ -84,12 +84,12 @@ describeWithObjects("diff of a loaded patched host against the kernel's dump", (
       const entry = r.after.filter((s) => s.section === o.program.section);
       const loaded = concatStreams([...entry, ...r.after.filter((s) => s.section === ".text")]);
       const d = diffStreams([loaded], [streamFromXlated(xlated)]).sections[0]!;
-      const ctxLoad = (x: StreamInsnFull) => /^r\d+ = \*\(u32 \*\)\(r[1-9] [+-]\d+\)$/.test(x.text);
-      const rewritable = (x: StreamInsnFull) => ctxLoad(x) || x.reloc !== undefined || /^call [a-z_]/.test(x.text);
+      const ctxLoad = (x: StreamInsn) => /^r\d+ = \*\(u32 \*\)\(r[1-9] [+-]\d+\)$/.test(x.text);
+      const rewritable = (x: StreamInsn) => ctxLoad(x) || x.reloc !== undefined || /^call [a-z_]/.test(x.text);
       const seen = { ctx: 0, map: 0 };
       for (const row of d.rows) {
         if (row.left === undefined) continue;
-        const a = loaded.insns[row.left]! as StreamInsnFull;
+        const a = loaded.insns[row.left]! as StreamInsn;
         const where = `${host}: ${row.kind} ${a.slot}: ${a.text}`;
         if (a.cbpf !== undefined && a.cbpf !== null) expect(["same", "moved"], where).toContain(row.kind);
         if (row.kind === "same" || row.kind === "moved") continue;

@@ -83,8 +83,7 @@ export function baseKey(insn: StreamInsn): string {
   }
   t = t.replace(/^(call [A-Za-z_][A-Za-z0-9_]*)#-?\d+$/, "$1");
   // In an unlinked object a map load reads `r1 = 0x0 ll` for every map; its relocation says which.
-  const reloc = (insn as { reloc?: unknown }).reloc;
-  return typeof reloc === "string" ? `${t} @${reloc}` : t;
+  return insn.reloc !== undefined ? `${t} @${insn.reloc}` : t;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { memo, useEffect, useRef, useState } from "react";
 import type { DiffRow, SectionDiff } from "../../../lib/diff";
-import type { StreamInsn, StreamInsnFull } from "../../../lib/inject";
+import type { StreamInsn } from "../../../lib/inject";
 import type { Target } from "../../../lib/pipeline";
 import { TARGETS } from "../../../lib/translate";
 import { useHub } from "../events";
@@ -151,7 +151,7 @@ const Section = memo(function Section({ sec, firstHunk, left, right, unified, mu
       <span className={`diff-cell${rb(insn.cbpf)}`} onClick={() => onReveal(insn, side)} title={insn.cbpf !== null && insn.cbpf !== undefined ? `cBPF ${insn.cbpf}` : undefined}>
         <span className="diff-slot">{insn.slot}</span>
         <span className="diff-text">{insn.text}</span>
-        {typeof (insn as StreamInsnFull).reloc === "string" && <span className="diff-reloc">{(insn as StreamInsnFull).reloc}</span>}
+        {insn.reloc !== undefined && <span className="diff-reloc">{insn.reloc}</span>}
       </span>
     ) : (
       <span className={`diff-cell diff-empty ${kind}`} />
