@@ -56,8 +56,18 @@ test("pick a host, type a filter: the diff shows the splice as one insertion hun
   await page.getByTestId("diff-kind").selectOption("targets");
   await expect(page.getByTestId("diff-summary")).toHaveAttribute("data-same", /\d+/);
 
-  // A filter that does not compile for the L3 stub says why, instead of splicing anything.
+  // The user's own object, uploaded: its stubs are listed, and the filter goes into the one picked.
   await page.getByTestId("diff-kind").selectOption("inject");
+  await page.getByTestId("inject-file").setInputFiles(join(ROOT, "bpf", "build", "examples", "user_two_stubs.o"));
+  await expect(page.getByTestId("inject-upload")).toHaveText("user_two_stubs.o");
+  await expect(page.getByTestId("inject-stub").locator("option")).toHaveText(["filter_pcap_ebpf_l2", "filter_pcap_ebpf_l3"]);
+  await expect(page.getByTestId("inject-status")).toContainText("spliced");
+  await expect(page.getByTestId("diff-summary")).toHaveAttribute("data-hunks", "1");
+  await page.getByTestId("inject-stub").selectOption("filter_pcap_ebpf_l3");
+  await expect(page.getByTestId("inject-status")).toContainText("into filter_pcap_ebpf_l3");
+  await expect(page.getByTestId("diff-summary")).toHaveAttribute("data-hunks", "1");
+
+  // A filter that does not compile for the L3 stub says why, instead of splicing anything.
   await page.getByTestId("inject-host-skb").click();
   await page.getByTestId("inject-stub").selectOption("filter_pcap_ebpf_l3");
   await typeFilter(page, "arp");
