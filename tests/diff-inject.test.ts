@@ -5,7 +5,7 @@
  * the one lib/inject says it moved to, the same or differing only in an offset.
  */
 import { expect, it } from "vitest";
-import { concatStreams, diffStreams, shapeKey, streamFromXlated } from "../lib/diff";
+import { concatStreams, diffStreams, formatDiff, shapeKey, streamFromXlated } from "../lib/diff";
 import { readBpfObject } from "../lib/elf";
 import { findStubs, HOST_KINDS, injectFilter, linkTypeOf, type StreamInsn } from "../lib/inject";
 import { dumpProgram } from "../server/kernel/inspect";
@@ -103,5 +103,22 @@ describeWithObjects("diff of a loaded patched host against the kernel's dump", (
       // Every spliced instruction is in the stream the kernel was given.
       expect(loaded.insns.filter((x) => x.cbpf !== undefined).length, host).toBe(r.inserted.slots);
     }
+  });
+});
+
+describeWithObjects("the aligned diff as text", () => {
+  it.skipIf(!requires("diff text of an injected host", "libpcap"))("has one + line per spliced instruction, no - line, every moved row, and one @@ hunk", () => {
+    const r = injectFilter({ object: hostBytes("xdp"), cbpf: cbpfFor("tcp port 80"), linkType: 1 });
+    const d = diffStreams(r.before, r.after);
+    const text = formatDiff(d, r.before, r.after);
+    const lines = text.split("\n");
+    const spliced = r.after.flatMap((s) => s.insns).filter((x) => x.cbpf !== undefined);
+    expect(lines.filter((l) => l.startsWith("+ "))).toHaveLength(spliced.length);
+    expect(lines.filter((l) => l.startsWith("- ") || l.startsWith("± "))).toEqual([]);
+    expect(lines.filter((l) => l.startsWith("~ "))).toHaveLength(d.summary.moved);
+    expect(lines.filter((l) => l.startsWith("@@ "))).toEqual([expect.stringMatching(/^@@ -\d+,0 \+\d+,\d+ @@ insert$/)]);
+    // Each + line names the cBPF instruction it came from where it has one.
+    const tagged = spliced.filter((x) => x.cbpf !== null).length;
+    expect(lines.filter((l) => l.startsWith("+ ") && /; cbpf \d+$/.test(l))).toHaveLength(tagged);
   });
 });

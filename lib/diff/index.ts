@@ -5,4 +5,5 @@
  */
 export { diffStreams, diffInsns, baseKey, shapeKey, type RowKind, type DiffRow, type Hunk, type DiffSummary, type InsnDiff, type SectionDiff, type StreamsDiff } from "./align";
 export { alignSequences, internKeys, type Match, type Aligned, type AlignOptions } from "./sequence";
+export { formatDiff, type FormatDiffOptions } from "./format";
 export { streamFromRaw, streamFromTranslation, streamFromXlated, concatStreams, labelTarget, type StreamOptions } from "./streams";
