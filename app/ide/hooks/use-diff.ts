@@ -12,13 +12,14 @@
  */
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
-import { concatStreams, diffStreams, streamFromTranslation, streamFromXlated, type StreamsDiff } from "../../../lib/diff";
+import { concatStreams, streamFromTranslation, streamFromXlated, type StreamsDiff } from "../../../lib/diff";
 import type { Stream } from "../../../lib/inject";
 import type { Target } from "../../../lib/pipeline";
 import { translate } from "../../../lib/translate";
 import { CompileClient, type CompileParams, type CompileResponse } from "../compile-client";
 import { useTopic } from "../events";
 import { NO_SETTINGS } from "./use-inject";
+import type { DiffAnswer, DiffRequest } from "../worker/diff.worker";
 
 export type DiffKind = "inject" | "targets" | "optimizer" | "filters" | "xlated" | "inject-xlated";
 
@@ -85,6 +86,37 @@ export interface DiffAvailability {
   readonly "inject-xlated": boolean;
 }
 
+/** The diff of `sides`, computed in the diff worker; the answer to an older request is dropped. */
+function useAligned(sides: { left: DiffSide; right: DiffSide } | { status: "waiting" | "error"; message: string }): DiffData {
+  const worker = useRef<Worker | null>(null);
+  const seq = useRef(0);
+  const [answer, setAnswer] = useState<{ id: number; data: DiffData } | null>(null);
+  useEffect(() => {
+    const w = new Worker(new URL("../worker/diff.worker.ts", import.meta.url), { type: "module", name: "diff" });
+    worker.current = w;
+    return () => {
+      w.terminate();
+      worker.current = null;
+    };
+  }, []);
+  const pending = useRef<{ id: number; left: DiffSide; right: DiffSide } | null>(null);
+  useEffect(() => {
+    const w = worker.current;
+    if (!w || "status" in sides) return;
+    const id = ++seq.current;
+    pending.current = { id, left: sides.left, right: sides.right };
+    w.onmessage = (e: MessageEvent<DiffAnswer>) => {
+      const p = pending.current;
+      if (!p || e.data.id !== p.id) return;
+      const a = e.data;
+      setAnswer({ id: a.id, data: a.ok ? { status: "ok", left: p.left, right: p.right, diff: a.diff, ms: a.ms } : { status: "error", message: a.error } });
+    };
+    w.postMessage({ id, left: sides.left.streams, right: sides.right.streams } satisfies DiffRequest);
+  }, [sides]);
+  if ("status" in sides) return sides;
+  return answer && answer.id === seq.current ? answer.data : { status: "waiting", message: "aligning…" };
+}
+
 export function useDiff(choice: DiffChoice): { data: DiffData; available: DiffAvailability } {
   const settings = useTopic("settings", NO_SETTINGS);
   const good = useTopic("compile.good", null);
@@ -100,7 +132,7 @@ export function useDiff(choice: DiffChoice): { data: DiffData; available: DiffAv
   const kernelXlated = kernel?.program?.accepted ? kernel.program.xlated : undefined;
   const available: DiffAvailability = { inject: injected !== null, xlated: usableXlated(kernelXlated), "inject-xlated": loaded !== null && usableXlated(loaded.xlated) };
 
-  const data = useMemo<DiffData>(() => {
+  const sides = useMemo<{ left: DiffSide; right: DiffSide } | { status: "waiting" | "error"; message: string }>(() => {
     const sides = ((): [DiffSide | string, DiffSide | string] | string => {
       const t = settings.target;
       switch (choice.kind) {
@@ -145,14 +177,10 @@ export function useDiff(choice: DiffChoice): { data: DiffData; available: DiffAv
       const why = typeof l === "string" ? l : (r as string);
       return { status: /compiling/.test(why) ? "waiting" : "error", message: why };
     }
-    try {
-      const t0 = performance.now();
-      const diff = diffStreams(l.streams, r.streams);
-      return { status: "ok", left: l, right: r, diff, ms: performance.now() - t0 };
-    } catch (e) {
-      return { status: "error", message: e instanceof Error ? e.message : String(e) };
-    }
+    return { left: l, right: r };
   }, [choice, settings.target, settings.filter, settings.optimize, injected, loaded, good, on, off, other, kernelXlated]);
+
+  const data = useAligned(sides);
 
   return { data, available };
 }
