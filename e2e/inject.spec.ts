@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writePcap } from "../lib/pcap/write";
@@ -51,6 +51,20 @@ test("pick a host, type a filter: the diff shows the splice as one insertion hun
     expect(await page.locator('[data-kind="insert"] .diff-cell[class*="rb-"]').count()).toBeGreaterThan(0);
   }
   await screenshot(page, "inject-diff");
+
+  // The downloaded object is the CLI's, byte for byte: the same libpcap program through the same splice.
+  const dir = mkdtempSync(join(tmpdir(), "bpfp-inject-dl-"));
+  try {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("inject-download").click()]);
+    expect(download.suggestedFilename()).toBe("tc_host.patched.o");
+    const mine = join(dir, "page.o");
+    await download.saveAs(mine);
+    const cli = join(dir, "cli.o");
+    execFileSync(process.execPath, [join(ROOT, "bin", "bpf-playground.mjs"), "inject", "udp and port 53 or icmp", "--host", "tc", "--out", cli], { cwd: ROOT });
+    expect(new Uint8Array(readFileSync(mine))).toEqual(new Uint8Array(readFileSync(cli)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   // Another pair the page can make: the filter for two targets.
   await page.getByTestId("diff-kind").selectOption("targets");
