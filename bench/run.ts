@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   verifier: () => import("./verifier.bench"),
   ui: () => import("./ui.bench"),
   big: () => import("./big-filters.bench"),
+  diff: () => import("./diff.bench"),
   inject: () => import("./inject.bench"),
 };
 

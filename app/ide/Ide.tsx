@@ -18,6 +18,7 @@ import { useKernelRun } from "./hooks/use-kernel-run";
 import { useKeys } from "./hooks/use-keys";
 import { useViewPersistence } from "./hooks/use-view";
 import { useReloadOnLink } from "./hooks/use-reload-on-link";
+import { useRevealLinks } from "./hooks/use-reveal-links";
 import { Split } from "./layout/Split";
 import { PaneBoundary } from "./layout/PaneBoundary";
 import { ALL_PANES, PANE_IDS, PANES, type PaneId, type PaneSpec } from "./panes/registry";
@@ -25,6 +26,7 @@ import { Brand, Controls, FilterBox } from "./panes/Toolbar";
 import { FatalBanner, StatusBar } from "./panes/StatusBar";
 import { Overlays, Toast } from "./panes/Overlays";
 import { CaptureInput } from "./panes/CaptureInput";
+import { PatchArea } from "./panes/PatchArea";
 
 /** Mounts a service hook: its own component, so that its topics re-render only it. */
 function Service({ use }: { use: () => void }): null {
@@ -38,6 +40,7 @@ const weights = (ids: PaneId[]) => Object.fromEntries(ids.map((id) => [id, PANES
 const TOP = weights(inPlace("top"));
 const BOTTOM = { ...weights(inPlace("bottom")), side: 25 };
 const SIDE = weights(inPlace("side"));
+const PATCH = weights(inPlace("patch"));
 const MAIN = { top: 56, bottom: 44 };
 
 function cell(id: PaneId) {
@@ -97,6 +100,7 @@ function Layout() {
           bottomRow
         )}
       </main>
+      <PatchArea defaults={PATCH}>{shown("patch").map(cell)}</PatchArea>
       <StatusBar />
       <CaptureInput />
       <Overlays />
@@ -120,6 +124,7 @@ export default function Ide() {
       <Service use={useKernelRun} />
       <Service use={useKeys} />
       <Service use={useViewPersistence} />
+      <Service use={useRevealLinks} />
     </HubProvider>
   );
 }

@@ -23,6 +23,8 @@ import { createContext, useCallback, useContext, useEffect, useRef, useSyncExter
 export interface IdeTopics {
   /** The program the inject pane last built (or null): the before/after streams and mapping. */
   "inject.result": import("../../lib/inject/types").InjectResult | null;
+  /** What the kernel made of the patched object the inject pane loaded (or null): for the diff. */
+  "inject.loaded": { readonly section: string; readonly xlated: readonly string[] } | null;
 
   // ---- compile and pipeline core (hooks/use-pipeline.ts) ----
   /** The editor's settings: filter text, link type, snaplen, optimizer, target. */

@@ -12,6 +12,11 @@ export interface LinkFocus {
   origin: LinkOrigin;
   /** 0-based line in the origin listing. */
   line: number;
+  /**
+   * Set from outside the listings (a diff row): then the origin listing scrolls to the line too,
+   * where a click inside a listing scrolls only the others.
+   */
+  external?: boolean;
 }
 
 type Listener = () => void;
@@ -31,7 +36,7 @@ class LinkStore {
 
   private emit(): void {
     const next = this.hover ?? this.selected;
-    if (next?.origin === this.snapshot?.origin && next?.line === this.snapshot?.line) return;
+    if (next?.origin === this.snapshot?.origin && next?.line === this.snapshot?.line && next?.external === this.snapshot?.external) return;
     this.snapshot = next;
     for (const l of this.listeners) l();
   }

@@ -42,6 +42,7 @@ export function validSettings(s: Partial<Settings>): Settings {
 export function createIdeHub(): EventHub {
   const initial: IdeTopics = {
     "inject.result": null,
+    "inject.loaded": null,
     settings: validSettings(loadJson<Partial<Settings>>("settings", {})),
     "filter.revision": 0,
     "compile.last": null,

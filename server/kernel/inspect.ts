@@ -17,6 +17,7 @@ import { NativeMem } from "../native/libc";
 import { rawFromBytes, decodeRaw } from "../../lib/ebpf/codec";
 import { formatProgram } from "../../lib/ebpf/disasm";
 import type { RawInsn } from "../../lib/ebpf/insn";
+import { BPF_PSEUDO_CALL, OP_CALL } from "../../lib/ebpf/opcodes";
 import { kindOfProgType, type ProgKind } from "./prog-types";
 
 export interface ProgInfo {
@@ -141,13 +142,23 @@ export function dumpProgram(fd: number): ProgDump {
     return {
       info,
       xlated,
-      xlatedText: nameHelperCalls(formatProgram(decodeRaw(xlated)), xlated),
+      xlatedText: nameHelperCalls(formatProgram(decodeRaw(asDumped(xlated))), xlated),
       jit: functions,
       counts: { xlatedInsns: xlated.length, jitBytes: image.length, jitInsns },
     };
   } finally {
     for (const m of [xl, jit, ksyms, lens, maps, second]) m.free();
   }
+}
+
+/**
+ * A bpf-to-bpf call as the kernel dumps it: once the subprograms are JITed, `imm` holds the
+ * callee's subprogram index and the pc-relative offset is in `off` (kernel/bpf/verifier.c,
+ * jit_subprogs), which is what bpftool prints as `call pc+off`. The text is written from that
+ * offset so a call reads as it was loaded; `xlated` itself stays as the kernel returned it.
+ */
+function asDumped(xlated: readonly RawInsn[]): RawInsn[] {
+  return xlated.map((i) => (i.code === OP_CALL && i.src === BPF_PSEUDO_CALL ? { ...i, imm: i.off, off: 0 } : i));
 }
 
 let kallsyms: { base: bigint; byAddr: Map<bigint, string> } | null | undefined;

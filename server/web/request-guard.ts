@@ -10,6 +10,11 @@
  * - Sec-Fetch-Site, where the browser sends it, says same-origin;
  * - the body is declared application/json (a no-cors request cannot declare it);
  * - the body is at most `maxBodyBytes`, counted while it is read, whatever Content-Length says.
+ *
+ * A GET (`guardGet`, for files the page fetches) gets the same Host check. Browsers send no
+ * Origin on a same-origin GET, so an Origin, when present, must be ours, and Sec-Fetch-Site must
+ * say same-origin where the browser sends it: a foreign page's `<script src>` or no-cors fetch
+ * says cross-site.
  */
 export interface GuardOptions {
   maxBodyBytes: number;
@@ -100,4 +105,17 @@ export async function guardJsonPost(request: Request, opts: GuardOptions): Promi
   } catch {
     return { ok: false, status: 400, error: "the body must be JSON" };
   }
+}
+
+export type GuardedGet = { ok: true } | { ok: false; status: number; error: string };
+
+/** Checks the caller of a GET route (no body). */
+export function guardGet(request: Request, opts: { extraHosts?: readonly string[] } = {}): GuardedGet {
+  const host = request.headers.get("host");
+  if (!hostAllowed(host, opts.extraHosts)) return { ok: false, status: 421, error: "this server answers only to its own loopback host name" };
+  const origin = request.headers.get("origin");
+  if (origin !== null && !sameOrigin(origin, host!)) return { ok: false, status: 403, error: "only the app's own pages may use this route" };
+  const site = request.headers.get("sec-fetch-site");
+  if (site !== null && site !== "same-origin") return { ok: false, status: 403, error: "only the app's own pages may use this route" };
+  return { ok: true };
 }

@@ -6,7 +6,7 @@
  */
 import { encodeProgram } from "../../../lib/cbpf/codec";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
-import { AgentClient, toBase64, type ResultOf } from "../../../lib/protocol";
+import { AgentClient, AgentRequestError, toBase64, type ResultOf, type StreamMessage, type Subscription } from "../../../lib/protocol";
 import type { Target } from "../../../lib/pipeline";
 
 export interface KernelProgram {
@@ -24,6 +24,12 @@ export interface KernelProgram {
 }
 
 export type KernelInfo = ResultOf<"kernelInfo">;
+
+/** A BPF object's program as libbpf loaded it (with its maps), and the kernel's xlated dump of it. */
+export type LoadedObject =
+  | ({ ok: true; xlated: string[] } & ResultOf<"loadObject">)
+  /** Refused: libbpf's or the verifier's reason (its message carries the verifier log). */
+  | { ok: false; code: string; message: string };
 
 export class AgentSession {
   private constructor(
@@ -74,6 +80,55 @@ export class AgentSession {
       program.xlated = [`(inspect failed: ${e instanceof Error ? e.message : String(e)})`];
     }
     return program;
+  }
+
+  /**
+   * Loads one program of an ELF object (a patched host) with libbpf in the agent; `program` names
+   * it when the object has several. The xlated dump is read at once, as for `load`.
+   */
+  async loadObject(bytes: Uint8Array, program?: string): Promise<LoadedObject> {
+    let r: ResultOf<"loadObject">;
+    try {
+      r = await this.client.request("loadObject", { object: toBase64(bytes), logLevel: 1, ...(program ? { program } : {}) }, { timeoutMs: 120_000 });
+    } catch (e) {
+      if (e instanceof AgentRequestError) return { ok: false, code: e.code, message: e.message };
+      throw e;
+    }
+    let xlated: string[];
+    try {
+      xlated = (await this.client.request("inspect", { handle: r.handle })).xlated;
+    } catch (e) {
+      xlated = [`(inspect failed: ${e instanceof Error ? e.message : String(e)})`];
+    }
+    return { ok: true, ...r, xlated };
+  }
+
+  /**
+   * Attaches a loaded object's program as it is on the agent's demo network (xdp, tcx, or the
+   * netif_receive_skb tracepoint) and streams its counters and matched packets to `onMessage`.
+   */
+  async attachOnDemo(handle: number, progType: string, onMessage: (m: StreamMessage) => void): Promise<{ attachment: number; hook: string; ifname: string; sub: Subscription }> {
+    const target: Target = progType === "xdp" || progType === "tc" || progType === "socket" ? progType : "kprobe";
+    // The connection's own demo network (a veth pair into a namespace); a second demoUp is a no-op.
+    await this.client.request("demoUp", {});
+    const a = await this.client.request("attach", { source: { kind: "handle", handle }, target, on: { kind: "demo" } });
+    try {
+      const sub = await this.client.subscribe(a.attachment, onMessage, { intervalMs: 100, maxEvents: 256 });
+      return { attachment: a.attachment, hook: a.hook, ifname: a.ifname, sub };
+    } catch (e) {
+      await this.detach(a.attachment);
+      throw e;
+    }
+  }
+
+  /** Sends `frames`, cycled, `count` times in all into the demo network, and waits until they are out. */
+  async sendFrames(frames: readonly Uint8Array[], count: number, rate = 20_000): Promise<number> {
+    const job = await this.client.request("trafficStart", { frames: { kind: "supplied", frames: frames.map((f) => toBase64(f)) }, count, rate });
+    return (await this.client.request("trafficWait", { traffic: job.traffic }, { timeoutMs: 120_000 })).sent;
+  }
+
+  async detach(attachment: number): Promise<void> {
+    await this.client.request("detach", { attachment }).catch(() => undefined);
   }
 
   async unload(handle: number): Promise<void> {

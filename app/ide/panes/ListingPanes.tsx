@@ -35,7 +35,7 @@ const NO_SLOTS: readonly (number | null)[] = [];
 
 function useLinked(ebpf: EbpfView | null, trace: TraceView | null, kernelSlots: readonly (number | null)[] = NO_SLOTS): { links: LinkedLines; origin: string | null } {
   const focus = useLinkFocus();
-  return useMemo(() => ({ links: resolveLinks(focus, ebpf, trace, kernelSlots), origin: focus?.origin ?? null }), [focus, ebpf, trace, kernelSlots]);
+  return useMemo(() => ({ links: resolveLinks(focus, ebpf, trace, kernelSlots), origin: focus?.external ? null : (focus?.origin ?? null) }), [focus, ebpf, trace, kernelSlots]);
 }
 
 function merge(decos: Map<number, LineDeco>, line: number, add: Partial<LineDeco>): void {

@@ -10,11 +10,13 @@ import { PacketsPane } from "./PacketsPane";
 import { DetailPane } from "./DetailPane";
 import { DebuggerPane } from "./DebuggerPane";
 import { KernelPane } from "./AgentPanel";
+import { InjectPane } from "./InjectPane";
+import { DiffPane } from "./DiffPane";
 
 export interface PaneSpec {
   Component: ComponentType;
-  /** The top row, the bottom row, or the column at the bottom row's right. */
-  place: "top" | "bottom" | "side";
+  /** The top row, the bottom row, the column at the bottom row's right, or the folding patch row under them. */
+  place: "top" | "bottom" | "side" | "patch";
   /** Default weight in its row (a user's dragged sizes are kept in storage). */
   weight: number;
   /** The pane's error boundary names it so. */
@@ -33,6 +35,8 @@ export const PANES = {
   detail: { Component: DetailPane, place: "bottom", weight: 31, title: "Packet", label: "packet detail", presenter: false },
   debugger: { Component: DebuggerPane, place: "side", weight: 60, title: "Debugger", label: "debugger", presenter: false },
   kernel: { Component: KernelPane, place: "side", weight: 40, title: "Kernel", label: "kernel", presenter: false },
+  inject: { Component: InjectPane, place: "patch", weight: 34, title: "Inject", label: "inject", presenter: false },
+  diff: { Component: DiffPane, place: "patch", weight: 66, title: "Diff", label: "instruction diff", presenter: false },
 } satisfies Record<string, PaneSpec>;
 
 export type PaneId = keyof typeof PANES;
