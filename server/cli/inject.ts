@@ -2,12 +2,11 @@
  * `inject FILTER --host xdp|tc|skb [--object FILE.o] [--stub NAME] [--out FILE.o] [--diff] [--json]`:
  * compile the filter with libpcap for the stub's link type, splice it into the host object
  * (server/inject.ts, lib/inject), and write or describe the result. Without --out, --diff or
- * --json it prints a short summary. The diff here is a plain listing (the stub's section in full,
- * inserted lines marked `+`; elsewhere only instructions whose encoding changed); the aligned
- * diff is lib/diff's.
+ * --json it prints a short summary. --diff prints lib/diff's aligned diff (the page's diff pane
+ * shows the same rows).
  */
 import { existsSync, writeFileSync } from "node:fs";
-import { formatInsn } from "../../lib/ebpf";
+import { diffStreams, formatDiff } from "../../lib/diff";
 import type { BpfObject } from "../../lib/elf";
 import { hostKindOf, HOST_OBJECTS, type HostKind } from "../../lib/inject";
 import { compileAndInject, hostObjectFile, readObjectFile, type CompileInjectResult } from "../inject";
@@ -98,53 +97,21 @@ function shortSummary(r: CompileInjectResult, host: HostKind | null): string {
 }
 
 /**
- * The stub's section in full, after each splice's numbering: `+` for inserted instructions (with
- * the cBPF index they came from), ` ` for the old ones (old -> new slot). Other sections: only
- * instructions whose encoding changed (a call offset that crosses a splice), as `-`/`+` pairs.
+ * lib/diff's aligned diff of every program section, before the first splice and after the last,
+ * with every hunk in full and each inserted instruction tagged with its cBPF index (composed over
+ * the splices: a later splice's own streams know only its own filter).
  */
 function diffListing(r: CompileInjectResult): string {
-  const out: string[] = [];
-  const before = r.original.programs;
-  const after = r.object.programs;
-  // Where each original slot ended up, composed over every splice.
-  const moveOf = (sec: number, slot: number): number => r.splices.reduce((s, sp) => sp.result.moved.get(sec)?.[s] ?? s, slot);
-  const inserted = r.splices.map((s) => s.result.inserted);
-  const cbpf = cbpfTags(r);
-  for (const p of after) {
-    const old = before.find((b) => b.sectionIndex === p.sectionIndex)!;
-    const mine = inserted.filter((i) => i.sectionIndex === p.sectionIndex);
-    out.push(`--- ${p.name} (before: ${old.insns.length} instructions)`, `+++ ${p.name} (after: ${p.insns.length} instructions)`);
-    const oldAt = new Map(old.insns.map((d) => [moveOf(p.sectionIndex, d.index), d]));
-    if (mine.length > 0) {
-      // Where each final-numbered inserted range starts: later splices shift earlier ones when they come before them.
-      const ranges = finalRanges(r, p.sectionIndex);
-      for (const rg of ranges) out.push(`@@ ${rg.stub}: +${rg.slots} at ${rg.start} @@`);
-      for (const d of p.insns) {
-        const rg = ranges.find((x) => d.index >= x.start && d.index < x.start + x.slots);
-        const text = formatInsn(d);
-        if (rg) {
-          const c = cbpf.get(`${p.sectionIndex}:${d.index}`);
-          const tag = c === null || c === undefined ? "" : `    ; cbpf ${c}`;
-          out.push(`+ ${String(d.index).padStart(5)}: ${text}${tag}`);
-          continue;
-        }
-        const o = oldAt.get(d.index);
-        if (o && formatInsn(o) !== text) out.push(`- ${String(o.index).padStart(5)}: ${formatInsn(o)}`, `+ ${String(d.index).padStart(5)}: ${text}`);
-        else out.push(`  ${String(o?.index ?? "?").padStart(5)} -> ${String(d.index).padStart(5)}: ${text}`);
-      }
-    } else {
-      let changed = 0;
-      for (const d of p.insns) {
-        const o = oldAt.get(d.index);
-        if (o && formatInsn(o) === formatInsn(d)) continue;
-        changed++;
-        if (o) out.push(`- ${String(o.index).padStart(5)}: ${formatInsn(o)}`);
-        out.push(`+ ${String(d.index).padStart(5)}: ${formatInsn(d)}`);
-      }
-      out.push(`  (${changed === 0 ? "unchanged" : `${changed} changed`}; other instructions identical)`);
-    }
-  }
-  return `${out.join("\n")}\n`;
+  const before = r.splices[0]!.result.before;
+  const tags = cbpfTags(r);
+  const after = r.splices[r.splices.length - 1]!.result.after.map((st) => ({
+    ...st,
+    insns: st.insns.map((i) => {
+      const c = tags.get(`${st.sectionIndex}:${i.slot}`);
+      return c === undefined ? i : { ...i, cbpf: c };
+    }),
+  }));
+  return formatDiff(diffStreams(before, after), before, after, { context: 3 });
 }
 
 /** The cBPF index of each inserted instruction, keyed "section:slot" in the final numbering. */
@@ -160,16 +127,4 @@ function cbpfTags(r: CompileInjectResult): Map<string, number | null> {
     }
   });
   return out;
-}
-
-function finalRanges(r: CompileInjectResult, sec: number): { stub: string; start: number; slots: number }[] {
-  const ranges: { stub: string; start: number; slots: number }[] = [];
-  for (const sp of r.splices) {
-    const ins = sp.result.inserted;
-    if (ins.sectionIndex !== sec) continue;
-    // This splice moves the earlier ranges that sit at or after its start.
-    for (const rg of ranges) if (rg.start >= ins.start) rg.start += ins.slots;
-    ranges.push({ stub: sp.result.stub.name, start: ins.start, slots: ins.slots });
-  }
-  return ranges;
 }

@@ -75,34 +75,33 @@ describeWithObjects("bpf-playground inject", () => {
     expect(j.notes).toContain("filter_pcap_ebpf_l3 rejects every packet: the filter does not compile for RAW (expression rejects all packets)");
   }, TIMEOUT);
 
-  it("--diff shows the hunk (one + line per inserted instruction, cBPF indices) and the old body moved", async () => {
+  it("--diff shows lib/diff's aligned rows: one insertion hunk (cBPF indices) at the stub, its old body after it, the host unchanged", async () => {
     const [d, j] = await Promise.all([cli("inject", "tcp port 80", "--host", "xdp", "--diff"), cli("inject", "tcp port 80", "--host", "xdp", "--json")]);
     expect(d.code).toBe(0);
     const info = JSON.parse(j.stdout) as InjectJson;
     const lines = d.stdout.split("\n");
-    expect(lines).toContain(`@@ filter_pcap_ebpf_l2: +${info.inserted.slots} at 0 @@`);
+    expect(lines.filter((l) => l.startsWith("@@ "))).toEqual([`@@ -0,0 +0,${info.inserted.slots} @@ insert`]);
     const plus = lines.filter((l) => /^\+ +\d+: /.test(l));
     expect(plus).toHaveLength(info.inserted.slots);
     expect(plus.filter((l) => /; cbpf \d+$/.test(l)).length).toBeGreaterThan(info.cbpfInsns / 2);
-    // The stub's old body: every instruction, old slot -> new slot.
-    const moved = lines.filter((l) => /^ +\d+ -> +\d+: /.test(l));
-    expect(moved).toHaveLength(info.slotsBefore);
-    expect(moved[0]).toMatch(new RegExp(`^ +0 -> +${info.inserted.slots}: `));
+    // The stub's old body follows the hunk: its first instruction, old slot -> new slot.
+    const kept = lines.filter((l) => /^[ ~] +\d+ -> +\d+: /.test(l));
+    expect(kept[0]).toMatch(new RegExp(`^ +0 -> +${info.inserted.slots}: `));
+    expect(d.stdout).toContain(`+++ .text (${info.slotsAfter} instructions: `);
     // The xdp section calls the stub's start, which did not move: nothing changed there.
-    expect(d.stdout).toContain("--- xdp (before:");
-    expect(d.stdout).toContain("(unchanged; other instructions identical)");
+    expect(d.stdout).toMatch(/^\+\+\+ xdp \((\d+) instructions: \1 same, 0 moved, \+0 -0 ±0\)$/m);
   }, TIMEOUT);
 
-  it("--object and --stub patch a user's object; --diff shows the pc-relative calls that moved", async () => {
+  it("--object and --stub patch a user's object; --diff shows the pc-relative call that moved by the hunk", async () => {
     const r = await cli("inject", "tcp", "--object", exampleObjectPath("user_two_stubs"), "--stub", "filter_pcap_ebpf_l2", "--diff");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    // `both` calls the L3 stub, which clang put after the L2 stub, pc-relatively: that offset grows by the hunk.
-    const hunk = Number(/^@@ filter_pcap_ebpf_l2: \+(\d+) at \d+ @@$/m.exec(r.stdout)![1]);
-    const m = /^- +(\d+): \(85\) call pc\+(\d+)\n\+ +(\d+): \(85\) call pc\+(\d+)$/m.exec(r.stdout);
+    // `both` calls the L3 stub, which clang put after the L2 stub, pc-relatively: its target moves by the hunk.
+    const hunk = Number(/^@@ -\d+,0 \+\d+,(\d+) @@ insert$/m.exec(r.stdout)![1]);
+    const m = /^~ +(\d+) -> +(\d+): call \.text:(\d+)  \(was: call \.text:(\d+)\)$/m.exec(r.stdout);
     expect(m).not.toBeNull();
-    expect(m![1]).toBe(m![3]);
-    expect(Number(m![4]) - Number(m![2])).toBe(hunk);
+    expect(m![1]).toBe(m![2]);
+    expect(Number(m![3]) - Number(m![4])).toBe(hunk);
   }, TIMEOUT);
 
   describeKernel("--out", () => {
