@@ -93,3 +93,16 @@ export function trackErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** Lines (0-based) of a Monaco model carrying a decoration class. */
+export async function decoratedLines(page: Page, uriSuffix: string, cls: string): Promise<number[]> {
+  return page.evaluate(
+    ([suffix, c]) => {
+      const model = window.monaco!.editor.getModels().find((m) => m.uri.toString().endsWith(suffix));
+      if (!model) return [];
+      const lines = model.getAllDecorations().filter((d) => (d.options.className ?? "").split(" ").includes(c)).map((d) => d.range.startLineNumber - 1);
+      return [...new Set(lines)].sort((a, b) => a - b);
+    },
+    [uriSuffix, cls] as const,
+  );
+}

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { writePcap } from "../lib/pcap/write";
 import { demoFrames, injectTestFrames, SEND_CYCLES } from "../app/ide/hooks/inject-frames";
 import { requires } from "../tests/support/requires";
-import { openIde, screenshot, startAgent, tcpdumpCount, trackErrors, typeFilter, waitForFilter } from "./helpers";
+import { decoratedLines, openIde, screenshot, startAgent, tcpdumpCount, trackErrors, typeFilter, waitForFilter } from "./helpers";
 
 const ROOT = join(__dirname, "..");
 
@@ -50,6 +50,11 @@ test("pick a host, type a filter: the diff shows the splice as one insertion hun
     // The spliced code wears the cBPF listing's rainbow.
     expect(await page.locator('[data-kind="insert"] .diff-cell[class*="rb-"]').count()).toBeGreaterThan(0);
   }
+  // A spliced row names its cBPF instruction; clicking it marks that line in the cBPF listing.
+  const tagged = page.locator('[data-kind="insert"] .diff-cell[title^="cBPF "]').nth(3);
+  const index = Number((await tagged.getAttribute("title"))!.slice("cBPF ".length));
+  await tagged.click();
+  await expect.poll(() => decoratedLines(page, "cbpf.d", "link-line")).toEqual([index]);
   await screenshot(page, "inject-diff");
 
   // The downloaded object is the CLI's, byte for byte: the same libpcap program through the same splice.

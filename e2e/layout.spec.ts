@@ -3,6 +3,8 @@ import { openIde } from "./helpers";
 
 /** Every pane's root, by the id the presenter dialog and the stored sizes use. */
 const PANES = { cbpf: "cbpf-pane", ebpf: "ebpf-pane", trace: "trace-pane", packets: "packets-pane", detail: "detail-pane", debugger: "debugger-pane", kernel: "kernel-log-pane" };
+/** The folding patch row's panes: in the registry (so in the dialog), shown once the row is opened. */
+const PATCH_PANES = { inject: "inject-pane", diff: "diff-pane" };
 
 async function shown(page: import("@playwright/test").Page): Promise<string[]> {
   const out: string[] = [];
@@ -20,7 +22,7 @@ test("presenter mode shows the panes chosen for it, and the page's shortcuts rea
   await expect.poll(() => shown(page)).toEqual(["cbpf", "ebpf", "packets"]);
   await page.getByTestId("presenter").click({ button: "right" });
   const dialog = page.getByTestId("presenter-dialog");
-  await expect(dialog.locator("input[type=checkbox]")).toHaveCount(Object.keys(PANES).length);
+  await expect(dialog.locator("input[type=checkbox]")).toHaveCount(Object.keys(PANES).length + Object.keys(PATCH_PANES).length);
   await page.locator("#pp-trace").check();
   await dialog.getByText("Done").click();
   await expect.poll(() => shown(page)).toEqual(["cbpf", "ebpf", "trace", "packets"]);

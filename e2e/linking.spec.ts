@@ -1,18 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { openIde, screenshot, typeFilter, waitForFilter } from "./helpers";
-
-/** Lines (0-based) of a model carrying a decoration class. */
-async function decoratedLines(page: import("@playwright/test").Page, uriSuffix: string, cls: string): Promise<number[]> {
-  return page.evaluate(
-    ([suffix, c]) => {
-      const model = window.monaco!.editor.getModels().find((m) => m.uri.toString().endsWith(suffix));
-      if (!model) return [];
-      const lines = model.getAllDecorations().filter((d) => (d.options.className ?? "").split(" ").includes(c)).map((d) => d.range.startLineNumber - 1);
-      return [...new Set(lines)].sort((a, b) => a - b);
-    },
-    [uriSuffix, cls] as const,
-  );
-}
+import { decoratedLines, openIde, screenshot, typeFilter, waitForFilter } from "./helpers";
 
 test("selecting a cBPF line highlights the eBPF lines made from it, and back", async ({ page }) => {
   await openIde(page);
