@@ -21,7 +21,7 @@ import { listLinks, listPrograms } from "../../server/kernel/objects";
 import { tcpdumpMatches, TCPDUMP } from "../support/tcpdump-oracle";
 import { bpftool, describeKernel, hasBpftool } from "../kernel/support";
 import { sampleFrames } from "../kernel/frames";
-import { connect, until } from "./support";
+import { connect, expectEventsOfFrames, until } from "./support";
 
 describeKernel("agent: kernel operations through the client", () => {
   let agent: RunningAgent;
@@ -202,12 +202,7 @@ describeKernel("agent: live streams on the demo network", () => {
     const events = messages.flatMap((m) => m.events);
     expect(events).toHaveLength(M);
     // Each event is a matching frame's first bytes, in the proportions sent.
-    const want = new Map<string, number>();
-    for (const f of matching) want.set(toBase64(f.subarray(0, 64)), (want.get(toBase64(f.subarray(0, 64))) ?? 0) + cycles);
-    const got = new Map<string, number>();
-    for (const e of events) got.set(e.data, (got.get(e.data) ?? 0) + 1);
-    expect(got).toEqual(want);
-    const lengths = new Map(matching.map((f) => [toBase64(f.subarray(0, 64)), f.length]));
+    const lengths = expectEventsOfFrames(events, matching, cycles);
     let kprobeLenShort = 0;
     for (const e of events) {
       const frameLen = lengths.get(e.data)!;

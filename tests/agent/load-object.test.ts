@@ -19,7 +19,7 @@ import { compileAndInject } from "../../server/inject";
 import { describeWithObjects, readHostObject } from "../support/bpf-objects";
 import { hostWithStub, ipv4TcpStub, IPV4_TCP_FILTER } from "../support/host-stub";
 import { tcpdumpMatches } from "../support/tcpdump-oracle";
-import { connect, until } from "./support";
+import { connect, expectEventsOfFrames, until } from "./support";
 
 const XDP_PASS = 2;
 const TCX_NEXT = 0xffffffff;
@@ -148,12 +148,7 @@ describeWithObjects("agent: loadObject", () => {
       expect(messages.every((m) => m.counters.matched <= m.counters.total)).toBe(true);
       const events = messages.flatMap((m) => m.events);
       expect(events).toHaveLength(M);
-      const want = new Map<string, number>();
-      for (const f of matching) want.set(toBase64(f.subarray(0, 64)), (want.get(toBase64(f.subarray(0, 64))) ?? 0) + cycles);
-      const got = new Map<string, number>();
-      for (const e of events) got.set(e.data, (got.get(e.data) ?? 0) + 1);
-      expect(got).toEqual(want);
-      const lengths = new Map(matching.map((f) => [toBase64(f.subarray(0, 64)), f.length]));
+      const lengths = expectEventsOfFrames(events, matching, cycles);
       for (const e of events) expect({ len: e.len, capLen: e.capLen, bytes: fromBase64(e.data).length }).toEqual({ len: lengths.get(e.data), capLen: Math.min(64, e.len), bytes: Math.min(64, e.len) });
       expect(listLinks().some((l) => l.id === att.linkId)).toBe(false);
       expect(await until(() => !listPrograms().some((p) => p.id === o.progId), 3000)).toBe(true);

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { AgentClient, type WebSocketConstructor, type ClientOptions } from "../../lib/protocol";
+import { expect } from "vitest";
+import { AgentClient, toBase64, type WebSocketConstructor, type ClientOptions, type StreamEvent } from "../../lib/protocol";
 
 export const WS = WebSocket as unknown as WebSocketConstructor;
 
@@ -99,4 +100,19 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 
     if (Date.now() - t0 > timeoutMs) return false;
     await sleep(stepMs);
   }
+}
+
+/**
+ * A stream's events are the matching frames' first 64 bytes, each as many times as it was sent
+ * (`cycles`), and nothing else. Returns each event's frame length (by its bytes) for the caller's
+ * own length checks.
+ */
+export function expectEventsOfFrames(events: readonly StreamEvent[], matching: readonly Uint8Array[], cycles: number): Map<string, number> {
+  const key = (f: Uint8Array) => toBase64(f.subarray(0, 64));
+  const want = new Map<string, number>();
+  for (const f of matching) want.set(key(f), (want.get(key(f)) ?? 0) + cycles);
+  const got = new Map<string, number>();
+  for (const e of events) got.set(e.data, (got.get(e.data) ?? 0) + 1);
+  expect(got).toEqual(want);
+  return new Map(matching.map((f) => [key(f), f.length]));
 }
