@@ -20,6 +20,18 @@
  * filter, which sees the same bytes at the same offsets. Each such frame is reported through
  * `onNote`; the CLI prints one line about it on stderr.
  *
+ * Frames too large for any skb test run (above 3712 bytes of data with 4 KiB pages, so a socket
+ * filter's packet above 3698) run live instead: the socket-filter translation attached with
+ * SO_ATTACH_BPF to the receiving end of an AF_UNIX datagram socketpair (socket-filter-run.ts), the
+ * frame sent through it, and the verdict read as "arrived or not". The translated socket program
+ * reads with LD_ABS, which the kernel serves from a non-linear skb too, and skb->len is the
+ * datagram's length, so `ld [k]` and `ld #pktlen` mean what they mean in a test run. What such a
+ * run observes is min(retval, length) (the bytes the socket keeps), so that is the return value
+ * reported for those frames; it is non-zero exactly when retval is.
+ * Above 65535 bytes no path is taken (no single veth/IP frame is that large, and direct packet
+ * access cannot reach past byte 0xffff): such a packet gets no verdict; `verdict` throws a
+ * PlaygroundError with code PACKET_REFUSED and the run marks the packet refused and goes on.
+ *
  * Known divergences from `tcpdump -r` (lib/translate/divergences.ts): `len` is the captured length
  * under BPF_PROG_TEST_RUN, not the length on the wire, so it differs on truncated packets.
  */
@@ -32,8 +44,9 @@ import { kernelUnavailableReason } from "../kernel/kernel-info";
 import { closeFd } from "../native/libc";
 import { loadProgram } from "../kernel/load";
 import { PacketRunner, type PacketRun } from "../kernel/packet-runner";
+import { FilterSocketPair } from "../kernel/socket-filter-run";
 import { targetOf } from "../../lib/pipeline/engines";
-import type { EngineFactory, PacketVerdict } from "../run-capture";
+import { PACKET_REFUSED, type EngineFactory, type PacketVerdict } from "../run-capture";
 
 export const DLT_EN10MB = 1;
 /** Linear bytes an XDP test run gives a program without BPF_F_XDP_HAS_FRAGS (4 KiB pages). */
@@ -62,11 +75,27 @@ function loadTranslated(program: readonly CbpfInsn[], target: Target): number {
   return r.fd;
 }
 
+/** The largest packet any kernel path here carries (an AF_UNIX datagram, an IP frame). */
+export const LIVE_MAX = 65535;
+
+/** How many packets took each path (for the figures in tests and benches). */
+export interface KernelPaths {
+  /** BPF_PROG_TEST_RUN of the target's own program. */
+  testRun: number;
+  /** BPF_PROG_TEST_RUN of the socket-filter translation (tc/xdp frames their test run refuses). */
+  socketTestRun: number;
+  /** The socket-filter translation on a live socket (frames no skb test run takes). */
+  live: number;
+  /** No verdict: above LIVE_MAX. */
+  refused: number;
+}
+
 export interface KernelVerdicts {
   /** The program's return value for one packet (captured bytes; link type as compiled). */
   verdict(data: Uint8Array, index?: number): number;
   /** Frames that ran as a socket filter because the target's test run refuses them. */
   readonly fallbacks: number;
+  readonly paths: Readonly<KernelPaths>;
   /** Closes the programs and frees the buffers. */
   close(): void;
 }
@@ -86,31 +115,57 @@ export function kernelVerdicts(
   const fd = loadTranslated(program, target);
   const runner = new PacketRunner(fd, target);
   let fallback: { fd: number; runner: PacketRunner } | null = null;
+  let pair: FilterSocketPair | null = null;
   let fallbacks = 0;
+  const paths: KernelPaths = { testRun: 0, socketTestRun: 0, live: 0, refused: 0 };
   let closed = false;
 
-  const viaSocket = (data: Uint8Array, why: string, index: number | undefined): PacketRun => {
+  const socketFd = (): { fd: number; runner: PacketRunner } => {
+    if (target === "socket") return { fd, runner };
     if (!fallback) {
       const sfd = loadTranslated(program, "socket");
       fallback = { fd: sfd, runner: new PacketRunner(sfd, "socket") };
     }
+    return fallback;
+  };
+
+  /** The socket translation on a socketpair: what arrived is min(retval, length). */
+  const live = (data: Uint8Array): PacketRun => {
+    pair ??= new FilterSocketPair({ progFd: socketFd().fd });
+    paths.live++;
+    return { ok: true, retval: pair.run(data), durationNs: 0 };
+  };
+
+  const viaSocket = (data: Uint8Array, why: string, index: number | undefined): PacketRun => {
     fallbacks++;
     onNote?.(`packet ${index === undefined ? "" : `${index + 1} `}ran as a socket filter: ${why}`);
-    return fallback.runner.run(data, dlt);
+    const r = socketFd().runner.run(data, dlt);
+    if (!r.ok && r.code === "kernel/test-run-too-large") return live(data);
+    paths.socketTestRun++;
+    return r;
   };
 
   return {
     get fallbacks() {
       return fallbacks;
     },
+    paths,
     verdict(data, index) {
       if (closed) throw new PlaygroundError("run/kernel-closed", "the kernel engine was closed");
+      if (data.length > LIVE_MAX) {
+        paths.refused++;
+        throw new PlaygroundError(PACKET_REFUSED, `a ${data.length}-byte packet is larger than any kernel path here carries (${LIVE_MAX} bytes): no kernel verdict`);
+      }
       let r: PacketRun;
       if (target === "xdp" && data.length > XDP_LINEAR_MAX) {
+        // Not a frags test run: the translation reads with direct packet access, which sees only
+        // the linear part of a multi-buffer frame, and its `len` would be that part's length.
         r = viaSocket(data, `an XDP test run gives a program only the first ${XDP_LINEAR_MAX} bytes of a ${data.length}-byte frame`, index);
       } else {
         r = runner.run(data, dlt);
-        if (!r.ok && target !== "socket" && FALLBACK_CODES.has(r.code)) r = viaSocket(data, r.message, index);
+        if (r.ok) paths.testRun++;
+        else if (target === "socket" && r.code === "kernel/test-run-too-large") r = live(data);
+        else if (target !== "socket" && (FALLBACK_CODES.has(r.code) || r.code === "kernel/test-run-too-large")) r = viaSocket(data, r.message, index);
       }
       if (!r.ok) {
         throw new PlaygroundError(r.code, `packet ${index === undefined ? "" : `${index + 1} `}(${data.length} bytes): ${r.message}`);
@@ -120,6 +175,7 @@ export function kernelVerdicts(
     close() {
       if (closed) return;
       closed = true;
+      pair?.close();
       runner.close();
       closeFd(fd);
       if (fallback) {
