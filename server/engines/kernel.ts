@@ -37,7 +37,7 @@
  */
 import { PlaygroundError } from "../../lib/errors";
 import { encodeProgram } from "../../lib/ebpf";
-import { translate, type Target } from "../../lib/translate";
+import { programReach, translate, type Target } from "../../lib/translate";
 import type { CbpfInsn } from "../../lib/cbpf";
 import type { CapturedPacket } from "../../lib/pcap";
 import { kernelUnavailableReason } from "../kernel/kernel-info";
@@ -63,9 +63,9 @@ export function kernelRunRefusal(target: Target, dlt: number): string | null {
   return null;
 }
 
-function loadTranslated(program: readonly CbpfInsn[], target: Target): number {
+function loadTranslated(program: readonly CbpfInsn[], target: Target, xdpHasFrags = false): number {
   const translated = translate(program, { target });
-  const opts = { insns: encodeProgram(translated.program.raw), type: target, name: `bpg_run_${target}` };
+  const opts = { insns: encodeProgram(translated.program.raw), type: target, name: `bpg_run_${target}`, xdpHasFrags };
   // Without a log the verifier runs about twice as fast; a rejection is loaded again for its log.
   let r = loadProgram({ ...opts, logLevel: 0 });
   if (!r.ok) r = loadProgram({ ...opts, logLevel: 1 });
@@ -86,6 +86,8 @@ export interface KernelPaths {
   socketTestRun: number;
   /** The socket-filter translation on a live socket (frames no skb test run takes). */
   live: number;
+  /** xdp: a multi-buffer test run (BPF_F_XDP_HAS_FRAGS) of a frame above the linear 3520 bytes. */
+  xdpFrags: number;
   /** No verdict: above LIVE_MAX. */
   refused: number;
 }
@@ -117,7 +119,12 @@ export function kernelVerdicts(
   let fallback: { fd: number; runner: PacketRunner } | null = null;
   let pair: FilterSocketPair | null = null;
   let fallbacks = 0;
-  const paths: KernelPaths = { testRun: 0, socketTestRun: 0, live: 0, refused: 0 };
+  const paths: KernelPaths = { testRun: 0, socketTestRun: 0, live: 0, xdpFrags: 0, refused: 0 };
+  // A frags test run shows the program only the frame's linear part (direct packet access does
+  // not reach the fragments, and `len` reads as that part's length), so its verdict is the
+  // frame's verdict only when the filter never looks further: its reach.
+  const reach = target === "xdp" ? programReach(program) : Infinity;
+  let frags: { fd: number; runner: PacketRunner } | null = null;
   let closed = false;
 
   const socketFd = (): { fd: number; runner: PacketRunner } => {
@@ -157,10 +164,19 @@ export function kernelVerdicts(
         throw new PlaygroundError(PACKET_REFUSED, `a ${data.length}-byte packet is larger than any kernel path here carries (${LIVE_MAX} bytes): no kernel verdict`);
       }
       let r: PacketRun;
-      if (target === "xdp" && data.length > XDP_LINEAR_MAX) {
-        // Not a frags test run: the translation reads with direct packet access, which sees only
-        // the linear part of a multi-buffer frame, and its `len` would be that part's length.
-        r = viaSocket(data, `an XDP test run gives a program only the first ${XDP_LINEAR_MAX} bytes of a ${data.length}-byte frame`, index);
+      if (target === "xdp" && data.length > XDP_LINEAR_MAX && reach <= XDP_LINEAR_MAX) {
+        if (!frags) {
+          const ffd = loadTranslated(program, "xdp", true);
+          frags = { fd: ffd, runner: new PacketRunner(ffd, "xdp") };
+        }
+        r = frags.runner.run(data, dlt);
+        if (r.ok) paths.xdpFrags++;
+      } else if (target === "xdp" && data.length > XDP_LINEAR_MAX) {
+        r = viaSocket(
+          data,
+          `an XDP test run gives a program only the first ${XDP_LINEAR_MAX} bytes of a ${data.length}-byte frame in its linear part, and this filter ${reach === Infinity ? "reads len or an unbounded offset" : `reads up to byte ${reach}`}`,
+          index,
+        );
       } else {
         r = runner.run(data, dlt);
         if (r.ok) paths.testRun++;
@@ -176,6 +192,11 @@ export function kernelVerdicts(
       if (closed) return;
       closed = true;
       pair?.close();
+      if (frags) {
+        const f = frags as { fd: number; runner: PacketRunner };
+        f.runner.close();
+        closeFd(f.fd);
+      }
       runner.close();
       closeFd(fd);
       if (fallback) {

@@ -102,7 +102,7 @@ describeKernel("run --engine kernel on big frames of real captures (issue 11, it
           } finally {
             k.close();
           }
-          const sum = (paths[target] ??= { testRun: 0, socketTestRun: 0, live: 0, refused: 0 });
+          const sum = (paths[target] ??= { testRun: 0, socketTestRun: 0, live: 0, xdpFrags: 0, refused: 0 });
           for (const key of Object.keys(sum) as (keyof KernelPaths)[]) sum[key] += k.paths[key];
         }
       }
@@ -122,6 +122,8 @@ describeKernel("run --engine kernel on big frames of real captures (issue 11, it
       expect(paths[t]!.live).toBeGreaterThan(0);
       expect(paths[t]!.refused).toBeGreaterThan(0);
     }
+    // xdp: a multi-buffer test run for filters that look no further than the linear part.
+    expect(paths.xdp!.xdpFrags).toBeGreaterThan(0);
   }, 300_000);
 
   it("runCapture over each capture holding a frame above a test run's limit lists refused packets and goes on", async () => {
