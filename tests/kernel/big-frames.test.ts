@@ -12,8 +12,9 @@ import { expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readCapture, type CapturedPacket } from "../../lib/pcap";
-import { compileFilter } from "../../server/native/libpcap";
-import { divergencesFor, type Target } from "../../lib/translate";
+import { bpfFilter, compileFilter } from "../../server/native/libpcap";
+import { divergencesFor, programReach, type Target } from "../../lib/translate";
+import { FILTER_CASES } from "../data/filters";
 import { kernelVerdicts, LIVE_MAX, XDP_LINEAR_MAX, type KernelPaths } from "../../server/engines/kernel";
 import { runCapture } from "../../server/run-capture";
 import { tcpdumpMatches } from "../support/tcpdump-oracle";
@@ -153,6 +154,41 @@ describeKernel("run --engine kernel on big frames of real captures (issue 11, it
     times.sort((a, b) => a - b);
     console.info(`[big frames] runCapture over ${big.length} captures: median ${times[times.length >> 1]!.toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms per run`);
     expect(problems).toEqual([]);
+  }, 120_000);
+
+  it("programReach is sound: libpcap's verdict on the first `reach` bytes is its verdict on the packet", () => {
+    // What lets an XDP frags test run stand for the whole frame (server/engines/kernel.ts).
+    const long = captures().flatMap((c) => c.packets).filter((p) => p.dlt === EN10MB && p.data.length > 600);
+    const sample = long.filter((_, i) => i % Math.max(1, Math.floor(long.length / 400)) === 0);
+    let finite = 0;
+    let compared = 0;
+    const problems: string[] = [];
+    for (const c of FILTER_CASES) {
+      if (!c.dlts.includes("EN10MB")) continue;
+      const compiled = compileFilter({ filter: c.filter, dlt: EN10MB, snaplen: SNAPLEN, optimize: true, netmask: 0 });
+      if (!compiled.ok) continue;
+      const reach = programReach(compiled.insns);
+      if (compiled.insns.some((i) => (i.code & 0xe7) === 0x80 || (i.code & 0xe7) === 0x81)) {
+        // ld/ldx #len (BPF_LD|BPF_LEN = 0x80, BPF_LDX|BPF_LEN = 0x81): the verdict depends on the length.
+        if (reach !== Infinity) problems.push(`"${c.filter}" reads len but has reach ${reach}`);
+        continue;
+      }
+      if (reach === Infinity) continue;
+      finite++;
+      for (const p of sample) {
+        if (p.data.length <= reach) continue;
+        compared++;
+        const whole = bpfFilter(compiled.insns, p.data, p.origLen);
+        const head = bpfFilter(compiled.insns, p.data.subarray(0, reach), p.origLen);
+        if (whole !== head) {
+          problems.push(`"${c.filter}" (reach ${reach}) on a ${p.data.length}-byte packet: ${whole} whole, ${head} on the first ${reach} bytes`);
+          break;
+        }
+      }
+    }
+    console.info(`[big frames] programReach: ${finite} Ethernet filters with a finite reach, ${compared} packet comparisons`);
+    expect(finite).toBeGreaterThan(100);
+    expect(problems.slice(0, 10)).toEqual([]);
   }, 120_000);
 
   it("run --json lists the refused packets with reasons and judges the rest", async () => {
