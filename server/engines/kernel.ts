@@ -15,10 +15,19 @@
  * - kprobe: no test run exists for it (its programs run on live traffic: use the agent).
  *
  * Ethernet frames a tc/xdp test run refuses (shorter than 14 bytes; for tc, an IPv4/IPv6
- * EtherType with a truncated IP header, which 6.18 rejects with EINVAL; for xdp, frames beyond
- * the 3520 linear bytes a test run gives) run through the same filter translated as a socket
- * filter, which sees the same bytes at the same offsets. Each such frame is reported through
+ * EtherType with a truncated IP header, which 6.18 rejects with EINVAL; for tc, frames above
+ * what an skb test run takes; for xdp, frames beyond the 3520 linear bytes a test run gives, when
+ * the filter reads beyond them) run through the same filter translated as a socket filter, which
+ * sees the same bytes at the same offsets. Each such frame is reported through
  * `onNote`; the CLI prints one line about it on stderr.
+ *
+ * XDP frames above the 3520 linear bytes: when the filter's reach (lib/translate programReach:
+ * the leading bytes its verdict can depend on; unbounded when it reads `len`) is within those
+ * 3520 bytes, the same translation loaded with BPF_F_XDP_HAS_FRAGS takes a multi-buffer test run
+ * of the whole frame: the linear part is all it reads, so the verdict is the frame's. Otherwise a
+ * frags run would be wrong (direct packet access does not reach the fragments, which it would
+ * take for "no match", and `len` would be the linear length), and the frame goes to the socket
+ * translation as below.
  *
  * Frames too large for any skb test run (above 3712 bytes of data with 4 KiB pages, so a socket
  * filter's packet above 3698) run live instead: the socket-filter translation attached with
@@ -28,8 +37,11 @@
  * datagram's length, so `ld [k]` and `ld #pktlen` mean what they mean in a test run. What such a
  * run observes is min(retval, length) (the bytes the socket keeps), so that is the return value
  * reported for those frames; it is non-zero exactly when retval is.
- * Above 65535 bytes no path is taken (no single veth/IP frame is that large, and direct packet
- * access cannot reach past byte 0xffff): such a packet gets no verdict; `verdict` throws a
+ * (A tc frame there gets the socket translation's verdict, not the tc program's: on a veth the tc
+ * program would see an AF_PACKET-sent big frame with only its link header in the linear part,
+ * and its direct packet access would read the rest as "no match".)
+ * Above 65535 bytes no path is taken (the datagram path stops there, as an IP packet does, and
+ * direct packet access cannot reach past byte 0xffff): such a packet gets no verdict; `verdict` throws a
  * PlaygroundError with code PACKET_REFUSED and the run marks the packet refused and goes on.
  *
  * Known divergences from `tcpdump -r` (lib/translate/divergences.ts): `len` is the captured length
