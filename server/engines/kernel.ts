@@ -183,6 +183,8 @@ export function kernelVerdicts(
         }
         r = frags.runner.run(data, dlt);
         if (r.ok) paths.xdpFrags++;
+        // More fragments than the kernel builds (MAX_SKB_FRAGS pages): the socket translation.
+        else r = viaSocket(data, `a multi-buffer XDP test run refused the ${data.length}-byte frame: ${r.message}`, index);
       } else if (target === "xdp" && data.length > XDP_LINEAR_MAX) {
         r = viaSocket(
           data,
