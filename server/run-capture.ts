@@ -33,6 +33,11 @@ export type RunOutcome =
       matched: number;
       results: boolean[];
       returnValues: number[];
+      /**
+       * Packets the engine could give no verdict (the kernel: above 64 KiB), by 0-based index, with
+       * the reason; their `results` entry is false and their return value 0. The run goes on.
+       */
+      refused: { index: number; reason: string }[];
       /** The cBPF program each link type was compiled to. */
       programs: Map<number, CbpfInsn[]>;
       captureError?: PlaygroundError;
@@ -46,6 +51,12 @@ export type RunOutcome =
 export function captureSnaplen(snaplen: number): number {
   return snaplen <= 0 || snaplen > 262144 ? 262144 : snaplen;
 }
+
+/**
+ * The PlaygroundError code an engine's verdict function throws for one packet it cannot judge
+ * while it can judge the rest: the packet is listed as refused, and the run goes on.
+ */
+export const PACKET_REFUSED = "run/packet-refused";
 
 /** A verdict function for one link type: the filter's return value for one packet. */
 export type PacketVerdict = (packet: CapturedPacket) => number;
@@ -86,6 +97,7 @@ type Failure = Extract<RunOutcome, { ok: false }>;
 class Evaluator {
   readonly results: boolean[] = [];
   readonly returnValues: number[] = [];
+  readonly refused: { index: number; reason: string }[] = [];
   readonly programs = new Map<number, CbpfInsn[]>();
   matched = 0;
   private readonly verdicts = new Map<number, PacketVerdict>();
@@ -131,13 +143,16 @@ class Evaluator {
     try {
       value = this.verdicts.get(packet.dlt)!(packet);
     } catch (e) {
-      // An engine that cannot run one packet (the kernel will not test-run a 64 KiB frame) says
-      // which one and why; the run fails with that reason instead of a stack trace.
-      if (isPlaygroundError(e)) {
+      // A packet the engine cannot judge while it judges the rest is listed with its reason; any
+      // other refusal says which packet and why, and the run fails with that reason instead of a
+      // stack trace.
+      if (isPlaygroundError(e) && e.code === PACKET_REFUSED) {
+        this.refused.push({ index: i, reason: e.message });
+        value = 0;
+      } else if (isPlaygroundError(e)) {
         const error = e.message.startsWith("packet ") ? e.message : `packet ${i + 1}: ${e.message}`;
         return { ok: false, error, code: e.code };
-      }
-      throw e;
+      } else throw e;
     }
     this.returnValues.push(value);
     this.results.push(value !== 0);
@@ -146,8 +161,8 @@ class Evaluator {
   }
 
   outcome(captureError?: PlaygroundError): RunOutcome {
-    const { results, returnValues, programs, matched } = this;
-    const out: RunOutcome = { ok: true, total: results.length, matched, results, returnValues, programs };
+    const { results, returnValues, programs, matched, refused } = this;
+    const out: RunOutcome = { ok: true, total: results.length, matched, results, returnValues, refused, programs };
     if (captureError) out.captureError = captureError;
     return out;
   }

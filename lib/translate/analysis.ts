@@ -137,3 +137,28 @@ export function aLiveAfter(cfg: Cfg): Uint8Array {
   }
   return liveOut;
 }
+
+/**
+ * How far into the packet a program can read: one past the last byte any load may touch, or
+ * Infinity when that has no bound (an indirect load whose X is unbounded) or when the program
+ * reads `len`. Whether a verdict taken on only the first N bytes of a packet (an XDP frame's
+ * linear part, with the rest in fragments that direct packet access does not see) is the verdict
+ * on the whole packet: it is when the reach is at most N.
+ */
+export function packetReach(cfg: Cfg): number {
+  const xMax = xUpperBounds(cfg);
+  let reach = 0;
+  for (const inst of cfg.insts) {
+    if (inst.fail !== undefined) continue;
+    const op = inst.d.op;
+    if (op.t === "len") return Infinity;
+    if (op.t === "abs") reach = Math.max(reach, op.k + op.size);
+    else if (op.t === "msh") reach = Math.max(reach, op.k + 1);
+    else if (op.t === "ind") {
+      const x = xMax[inst.id]!;
+      if (x === 0xffffffff) return Infinity;
+      reach = Math.max(reach, x + op.k + op.size);
+    }
+  }
+  return reach;
+}

@@ -17,5 +17,6 @@ export type {
 export { TARGETS } from "./types";
 export { MAX_SAMPLE_BYTES } from "./epilogue";
 export { MAX_PACKET_OFF } from "./direct";
+export { programReach } from "./reach";
 export { formatListing, type ListingLine } from "./listing";
 export { DIVERGENCES, divergencesFor, type Divergence, type DivergenceCase } from "./divergences";

@@ -67,16 +67,21 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`bpf-playground: ${outcome.error}\n`);
     return 1;
   }
-  const { total, matched, results, returnValues, captureError } = outcome;
+  const { total, matched, results, returnValues, refused, captureError } = outcome;
   if (json) {
+    // `refused`: 0-based indexes the engine gave no verdict, with reasons (their results entry is
+    // false, so `results` stays one boolean per packet).
     process.stdout.write(
       JSON.stringify({ total, matched, results, returnValues, engine, target: engine === "cbpf" ? undefined : target,
-        captureError: captureError?.message }) + "\n",
+        refused, captureError: captureError?.message }) + "\n",
     );
   } else {
+    const why = new Map(refused.map((r) => [r.index, r.reason]));
     for (let i = 0; i < results.length; i++) {
-      process.stdout.write(`${String(i + 1).padStart(6)}  ${results[i] ? "match" : "-    "}  ${returnValues[i]}\n`);
+      const r = why.get(i);
+      process.stdout.write(`${String(i + 1).padStart(6)}  ${r !== undefined ? `refused: ${r}` : `${results[i] ? "match" : "-    "}  ${returnValues[i]}`}\n`);
     }
+    if (refused.length > 0) process.stdout.write(`${refused.length} packets refused (no verdict)\n`);
     process.stdout.write(`${matched} of ${total} packets matched\n`);
   }
   if (captureError) {

@@ -8,7 +8,7 @@
  * log_true_size report 0 there; then the size grows 8x per attempt up to the cap. A log that still
  * does not fit at the cap is returned with `logTruncated: true`, never silently.
  */
-import { progLoad, BPF_F_TEST_STATE_FREQ, objGetInfo, PROG_INFO } from "../native/bpf";
+import { progLoad, BPF_F_TEST_STATE_FREQ, BPF_F_XDP_HAS_FRAGS, objGetInfo, PROG_INFO } from "../native/bpf";
 import { NativeMem } from "../native/libc";
 import { ERRNO, errnoName } from "../native/errno";
 import { PlaygroundError } from "../../lib/errors";
@@ -29,6 +29,8 @@ export interface LoadOptions {
   name?: string;
   /** BPF_F_TEST_STATE_FREQ: checkpoint states far more often (more `safe` and precision lines). */
   testStateFreq?: boolean;
+  /** xdp: BPF_F_XDP_HAS_FRAGS, so that a test run may give the program a multi-buffer frame. */
+  xdpHasFrags?: boolean;
   /** First log buffer size in bytes (default 64 KiB). */
   initialLogSize?: number;
   /** Largest log buffer tried (default 64 MiB). */
@@ -88,7 +90,7 @@ export function loadProgram(opts: LoadOptions): LoadResult {
         insns: opts.insns,
         logLevel: level,
         logBuf: buf,
-        progFlags: opts.testStateFreq ? BPF_F_TEST_STATE_FREQ : 0,
+        progFlags: (opts.testStateFreq ? BPF_F_TEST_STATE_FREQ : 0) | (opts.xdpHasFrags ? BPF_F_XDP_HAS_FRAGS : 0),
         name: opts.name,
         expectedAttachType: t.expectedAttachType,
         attachBtfId,

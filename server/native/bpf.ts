@@ -67,6 +67,8 @@ export const BPF_LINK_TYPE_TCX = 11;
 
 // prog_flags
 export const BPF_F_TEST_STATE_FREQ = 1 << 3;
+/** prog_flags: an XDP program that handles multi-buffer frames (uapi/linux/bpf.h). */
+export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
 // XDP attach flags (include/uapi/linux/if_link.h)
 export const XDP_FLAGS_SKB_MODE = 1 << 1;
 export const XDP_FLAGS_DRV_MODE = 1 << 2;
