@@ -21,6 +21,7 @@ import type { ProgramSource } from "../../lib/protocol";
 import type { ResultSpec, Target } from "../../lib/translate";
 import type { BuiltSummary, CountingHook, CountingPlan, CountingSource } from "./programs";
 import { IsolatePool } from "../isolate/pool";
+import { startLiveTraffic, type LiveChunkSender, type LiveTrafficOptions } from "../kernel/live-traffic";
 
 export interface Counters {
   total: number;
@@ -95,6 +96,8 @@ export interface DemoNet {
   readonly prefixLen: number;
   readonly isUp: boolean;
   startTraffic(opts: TrafficOptions): TrafficRun;
+  /** The kernel's live-frames generator (server/kernel/live-traffic.ts); absent where there is none. */
+  startLiveTraffic?(opts: LiveTrafficOptions): TrafficRun;
   down(): Promise<void>;
 }
 
@@ -230,7 +233,12 @@ export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
     attach,
     linkInfo,
     skbLayout,
-    demoUp: () => DemoNetwork.up(),
+    demoUp: async () => {
+      const net = await DemoNetwork.up();
+      // Each chunk is about a second of sending; the budget only catches a stuck worker.
+      const send: LiveChunkSender = async (chunk, nsFd) => (await isolates().run("xdpLive", chunk, { budgetMs: 60_000, fds: [nsFd] })).result;
+      return Object.assign(net, { startLiveTraffic: (o: LiveTrafficOptions) => startLiveTraffic(net, send, o) });
+    },
     ifindex: (name) => ifNameToIndex(name),
     closeFd,
     workers: () => ({ pids: pool?.pids() ?? [], busy: pool?.busy ?? 0 }),

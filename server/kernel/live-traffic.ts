@@ -1,0 +1,78 @@
+/**
+ * A traffic job of the "xdp-live" mode: the frames are sent by the kernel's packet generator
+ * (xdp-live.ts) from inside the demo namespace, one worker request per chunk, so the agent's
+ * event loop only waits for replies. The job is stopped between chunks; `sent` counts whole
+ * chunks, which the kernel either sent completely or not at all.
+ */
+import { execFile } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { promisify } from "node:util";
+import { PlaygroundError } from "../../lib/errors";
+import type { TrafficResult, TrafficRun } from "./traffic";
+import { LIVE_MAX_FRAME, planChunks, type LiveChunk, type LiveChunkResult } from "./xdp-live";
+
+const run = promisify(execFile);
+
+/** Runs one chunk somewhere off the event loop (the agent: its isolate pool) with the namespace fd borrowed. */
+export type LiveChunkSender = (chunk: LiveChunk, nsFd: number) => Promise<LiveChunkResult>;
+
+export interface LiveTrafficOptions {
+  frames: readonly Uint8Array[];
+  /** Exactly this many frames, each of the list sent as often as cycling through it would. */
+  count: number;
+  /** Frames per kernel batch (default the kernel's 64). */
+  batchSize?: number;
+  /** Packets per worker request (default 1M, about a second at the rates seen). */
+  chunkPackets?: number;
+  onProgress?: (sent: number) => void;
+}
+
+/**
+ * Whether the host end takes XDP frames from its peer: veth_xdp_xmit only queues them for a
+ * receive queue that has NAPI, which it has while a native-mode XDP program is attached (or GRO
+ * is on, which this does not check). Without it the kernel drops every frame and the syscall
+ * still succeeds, so a job must not start.
+ */
+export async function hostTakesXdpFrames(hostIf: string): Promise<boolean> {
+  const out = (await run("ip", ["-j", "-d", "link", "show", "dev", hostIf])).stdout;
+  const link = (JSON.parse(out) as Array<{ xdp?: { mode?: number; attached?: Array<{ mode?: number }> }; linkinfo?: unknown; features?: unknown }>)[0];
+  const xdp = link?.xdp;
+  // XDP_ATTACHED_DRV = 1; XDP_ATTACHED_MULTI = 4 lists each mode.
+  return xdp?.mode === 1 || (xdp?.mode === 4 && (xdp.attached ?? []).some((a) => a.mode === 1));
+}
+
+export function startLiveTraffic(net: { nsPath: string; nsIf: string; hostIf: string }, send: LiveChunkSender, opts: LiveTrafficOptions): TrafficRun {
+  if (opts.frames.length === 0) throw new PlaygroundError("kernel/traffic", "no frames to send");
+  for (const f of opts.frames) {
+    if (f.length < 14 || f.length > LIVE_MAX_FRAME) throw new PlaygroundError("kernel/traffic", `an xdp-live frame must be 14..${LIVE_MAX_FRAME} bytes (got ${f.length})`);
+  }
+  if (!Number.isSafeInteger(opts.count) || opts.count < 1) throw new PlaygroundError("kernel/traffic", "xdp-live traffic needs a count");
+  let stopped = false;
+  const frames = [...opts.frames];
+  const done = (async (): Promise<TrafficResult> => {
+    if (!(await hostTakesXdpFrames(net.hostIf))) {
+      throw new PlaygroundError(
+        "kernel/traffic-host-not-ready",
+        `${net.hostIf} would drop every live XDP frame: a veth takes them only with an XDP program attached in native mode (attach one with xdpMode "native") or GRO on`,
+      );
+    }
+    const nsFd = openSync(net.nsPath, "r");
+    const t0 = process.hrtime.bigint();
+    let sent = 0;
+    try {
+      for (const repeats of planChunks(frames.length, opts.count, opts.chunkPackets ?? 1_000_000)) {
+        if (stopped) break;
+        // Only the frames this chunk sends cross to the worker.
+        const used = repeats.flatMap((n, i) => (n > 0 ? [i] : []));
+        const r = await send({ frames: used.map((i) => frames[i]!), repeats: used.map((i) => repeats[i]!), ifname: net.nsIf, batchSize: opts.batchSize }, nsFd);
+        sent += r.sent;
+        opts.onProgress?.(sent);
+      }
+    } finally {
+      closeSync(nsFd);
+    }
+    const elapsedNs = Number(process.hrtime.bigint() - t0);
+    return { sent, elapsedNs, pps: elapsedNs > 0 ? sent / (elapsedNs / 1e9) : 0 };
+  })();
+  return { pid: -1, done, stop: () => void (stopped = true) };
+}
