@@ -27,18 +27,25 @@ export interface LiveTrafficOptions {
   onProgress?: (sent: number) => void;
 }
 
-/**
- * Whether the host end takes XDP frames from its peer: veth_xdp_xmit only queues them for a
- * receive queue that has NAPI, which it has while a native-mode XDP program is attached (or GRO
- * is on, which this does not check). Without it the kernel drops every frame and the syscall
- * still succeeds, so a job must not start.
- */
-export async function hostTakesXdpFrames(hostIf: string): Promise<boolean> {
+export interface HostEnd {
+  /**
+   * Whether the host end takes XDP frames from its peer: veth_xdp_xmit only queues them for a
+   * receive queue that has NAPI, which it has while a native-mode XDP program is attached (or GRO
+   * is on, which this does not check). Without it the kernel drops every frame and the syscall
+   * still succeeds, so a job must not start.
+   */
+  takesXdpFrames: boolean;
+  /** veth_xdp_xmit drops (silently, again) a frame longer than the receiver's MTU + 14 + a VLAN tag. */
+  maxFrame: number;
+}
+
+export async function hostEnd(hostIf: string): Promise<HostEnd> {
   const out = (await run("ip", ["-j", "-d", "link", "show", "dev", hostIf])).stdout;
-  const link = (JSON.parse(out) as Array<{ xdp?: { mode?: number; attached?: Array<{ mode?: number }> }; linkinfo?: unknown; features?: unknown }>)[0];
+  const link = (JSON.parse(out) as Array<{ mtu?: number; xdp?: { mode?: number; attached?: Array<{ mode?: number }> } }>)[0];
   const xdp = link?.xdp;
   // XDP_ATTACHED_DRV = 1; XDP_ATTACHED_MULTI = 4 lists each mode.
-  return xdp?.mode === 1 || (xdp?.mode === 4 && (xdp.attached ?? []).some((a) => a.mode === 1));
+  const takesXdpFrames = xdp?.mode === 1 || (xdp?.mode === 4 && (xdp.attached ?? []).some((a) => a.mode === 1));
+  return { takesXdpFrames, maxFrame: Math.min(LIVE_MAX_FRAME, (link?.mtu ?? 1500) + 14 + 4) };
 }
 
 export function startLiveTraffic(net: { nsPath: string; nsIf: string; hostIf: string }, send: LiveChunkSender, opts: LiveTrafficOptions): TrafficRun {
@@ -50,12 +57,15 @@ export function startLiveTraffic(net: { nsPath: string; nsIf: string; hostIf: st
   let stopped = false;
   const frames = [...opts.frames];
   const done = (async (): Promise<TrafficResult> => {
-    if (!(await hostTakesXdpFrames(net.hostIf))) {
+    const host = await hostEnd(net.hostIf);
+    if (!host.takesXdpFrames) {
       throw new PlaygroundError(
         "kernel/traffic-host-not-ready",
         `${net.hostIf} would drop every live XDP frame: a veth takes them only with an XDP program attached in native mode (attach one with xdpMode "native") or GRO on`,
       );
     }
+    const long = frames.findIndex((f) => f.length > host.maxFrame);
+    if (long >= 0) throw new PlaygroundError("kernel/traffic", `frame ${long} has ${frames[long]!.length} bytes; ${net.hostIf} takes at most ${host.maxFrame} (its MTU)`);
     const nsFd = openSync(net.nsPath, "r");
     const t0 = process.hrtime.bigint();
     let sent = 0;
