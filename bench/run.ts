@@ -17,6 +17,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   big: () => import("./big-filters.bench"),
   diff: () => import("./diff.bench"),
   inject: () => import("./inject.bench"),
+  traffic: () => import("./traffic.bench"),
 };
 
 async function main(): Promise<void> {
