@@ -9,7 +9,7 @@ import { closeSync, openSync } from "node:fs";
 import { promisify } from "node:util";
 import { PlaygroundError } from "../../lib/errors";
 import type { TrafficResult, TrafficRun } from "./traffic";
-import { LIVE_MAX_FRAME, planChunks, type LiveChunk, type LiveChunkResult } from "./xdp-live";
+import { LIVE_MAX_FRAME, type LiveChunk, type LiveChunkResult } from "./xdp-live";
 
 const run = promisify(execFile);
 
@@ -18,7 +18,7 @@ export type LiveChunkSender = (chunk: LiveChunk, nsFd: number) => Promise<LiveCh
 
 export interface LiveTrafficOptions {
   frames: readonly Uint8Array[];
-  /** Exactly this many frames, each of the list sent as often as cycling through it would. */
+  /** Exactly this many frames, cycling through the list in order. */
   count: number;
   /** Frames per kernel batch (default the kernel's 64). */
   batchSize?: number;
@@ -70,11 +70,9 @@ export function startLiveTraffic(net: { nsPath: string; nsIf: string; hostIf: st
     const t0 = process.hrtime.bigint();
     let sent = 0;
     try {
-      for (const repeats of planChunks(frames.length, opts.count, opts.chunkPackets ?? 1_000_000)) {
-        if (stopped) break;
-        // Only the frames this chunk sends cross to the worker.
-        const used = repeats.flatMap((n, i) => (n > 0 ? [i] : []));
-        const r = await send({ frames: used.map((i) => frames[i]!), repeats: used.map((i) => repeats[i]!), ifname: net.nsIf, batchSize: opts.batchSize }, nsFd);
+      const per = opts.chunkPackets ?? 1_000_000;
+      while (sent < opts.count && !stopped) {
+        const r = await send({ frames, start: sent, count: Math.min(per, opts.count - sent), ifname: net.nsIf, batchSize: opts.batchSize }, nsFd);
         sent += r.sent;
         opts.onProgress?.(sent);
       }

@@ -7,8 +7,7 @@
 import { release } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../server/agent/server";
-import { AgentClient, toBase64, type StreamMessage } from "../../lib/protocol";
-import { planChunks } from "../../server/kernel/xdp-live";
+import { AgentClient, fromBase64, toBase64, type StreamMessage } from "../../lib/protocol";
 import { tcpdumpMatches } from "../support/tcpdump-oracle";
 import { requires, requiresKernelFeature } from "../support/requires";
 import { sampleFrames } from "./frames";
@@ -20,28 +19,6 @@ function liveFramesMissing(): string | null {
   return major > 5 || (major === 5 && minor >= 18) ? null : `BPF_F_TEST_XDP_LIVE_FRAMES needs Linux >= 5.18 (this is ${release()})`;
 }
 
-describe("planChunks: each frame as often as cycling would send it", () => {
-  it.each([
-    [3, 10, 4],
-    [5, 5, 100],
-    [7, 1, 3],
-    [4, 1000, 333],
-  ])("%i frames, count %i, chunks of %i", (n, count, per) => {
-    const chunks = planChunks(n, count, per);
-    const perFrame = new Array<number>(n).fill(0);
-    for (const c of chunks) {
-      const size = c.reduce((a, b) => a + b, 0);
-      expect(size).toBeLessThanOrEqual(per);
-      c.forEach((k, i) => (perFrame[i]! += k));
-    }
-    // Cycling: frame i is sent at positions i, i + n, ... below count.
-    const cycled = new Array<number>(n).fill(0);
-    for (let p = 0; p < count; p++) cycled[p % n]!++;
-    expect(perFrame).toEqual(cycled);
-    expect(chunks.slice(0, -1).every((c) => c.reduce((a, b) => a + b, 0) === per)).toBe(true);
-  });
-});
-
 const runs = requiresKernelFeature("[kernel] xdp-live traffic", liveFramesMissing) && requires("[kernel] xdp-live traffic", "netns", "tcpdump");
 
 describe.skipIf(!runs)("xdp-live traffic on the demo network", () => {
@@ -51,6 +28,7 @@ describe.skipIf(!runs)("xdp-live traffic on the demo network", () => {
   // No VLAN tags (the sample's tagged frames are longer than the veth's MTU takes with no tag room used).
   const frames = sampleFrames().filter((f) => ((f[12]! << 8) | f[13]!) !== 0x8100 && f.length <= 1514);
   let perCycle = 0;
+  let matches: boolean[] = [];
 
   beforeAll(async () => {
     agent = await startAgent();
@@ -58,7 +36,8 @@ describe.skipIf(!runs)("xdp-live traffic on the demo network", () => {
     await client.request("demoUp", {});
     const oracle = await tcpdumpMatches(frames.map((f) => ({ data: f, origLen: f.length })), 1, FILTER);
     if (!oracle.ok) throw new Error(oracle.error);
-    perCycle = oracle.matches.filter(Boolean).length;
+    matches = oracle.matches;
+    perCycle = matches.filter(Boolean).length;
   });
   afterAll(async () => {
     client?.close();
@@ -80,6 +59,22 @@ describe.skipIf(!runs)("xdp-live traffic on the demo network", () => {
     expect(await until(() => (messages.at(-1)?.counters.total ?? 0) >= N, 5000)).toBe(true);
     const det = await client.request("detach", { attachment: att.attachment });
     expect(det.counters).toEqual({ total: N, matched: perCycle * cycles });
+  });
+
+  it("the generator rewrites each packet into the next frame of the list: events come in cycle order, whole", async () => {
+    const cycles = 5;
+    const att = await client.request("attach", { source: { kind: "filter", filter: FILTER }, target: "xdp", xdpMode: "native", on: { kind: "demo" }, sampleBytes: 256 });
+    const messages: StreamMessage[] = [];
+    await client.subscribe(att.attachment, (m) => messages.push(m), { intervalMs: 50, maxEvents: 1024 });
+    const job = await client.request("trafficStart", { mode: "xdp-live", frames: { kind: "supplied", frames: frames.map(toBase64) }, count: frames.length * cycles });
+    expect((await client.request("trafficWait", { traffic: job.traffic })).sent).toBe(frames.length * cycles);
+    await until(() => (messages.at(-1)?.counters.total ?? 0) >= frames.length * cycles, 5000);
+    await client.request("detach", { attachment: att.attachment });
+    await until(() => messages.at(-1)?.final === true, 2000);
+    const matching = frames.filter((_, i) => matches[i]);
+    const want = Array.from({ length: cycles }, () => matching).flat().map((f) => ({ len: f.length, head: toBase64(f.subarray(0, 256)) }));
+    const got = messages.flatMap((m) => m.events).map((e) => ({ len: e.len, head: toBase64(fromBase64(e.data)) }));
+    expect(got).toEqual(want);
   });
 
   it("refuses to send where the host end would drop every frame, and what the mode cannot do", async () => {
