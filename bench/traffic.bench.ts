@@ -34,7 +34,8 @@ function expectedMatched(matches: readonly boolean[], sent: number): number {
   return matches.reduce((m, hit, i) => m + (hit ? Math.floor(sent / n) + (i < sent % n ? 1 : 0) : 0), 0);
 }
 
-async function flood(client: AgentClient, pid: number, frames: string[], matches: boolean[], mode: "socket" | "xdp-live"): Promise<BenchFigure[]> {
+async function flood(client: AgentClient, pid: number, frames: string[], matches: boolean[], mode: "socket" | "xdp-live", batchSize?: number): Promise<BenchFigure[]> {
+  const label = batchSize ? `${mode} (batch ${batchSize})` : mode;
   const att = await client.request("attach", { source: { kind: "filter", filter: FILTER }, target: "xdp", xdpMode: "native", on: { kind: "demo" } });
   const messages: StreamMessage[] = [];
   await client.subscribe(att.attachment, (m) => messages.push(m));
@@ -43,7 +44,7 @@ async function flood(client: AgentClient, pid: number, frames: string[], matches
   const job = await client.request("trafficStart", {
     mode,
     frames: { kind: "supplied", frames },
-    ...(mode === "socket" ? { durationMs: SOCKET_MS } : { count: LIVE_COUNT }),
+    ...(mode === "socket" ? { durationMs: SOCKET_MS } : { count: LIVE_COUNT, ...(batchSize ? { batchSize } : {}) }),
   });
   const sent = await client.request("trafficWait", { traffic: job.traffic, timeoutMs: 120_000 });
   const wallS = (performance.now() - t0) / 1000;
@@ -54,13 +55,13 @@ async function flood(client: AgentClient, pid: number, frames: string[], matches
   const exact = det.counters.total === want.total && det.counters.matched === want.matched;
   return [
     {
-      name: `${mode}: packets/s sent and counted (XDP native counter on the demo veth)`,
+      name: `${label}: packets/s sent and counted (XDP native counter on the demo veth)`,
       value: sent.pps,
       unit: "pkt/s",
       note: exact ? `exact: total ${want.total}, matched ${want.matched} = tcpdump × sends` : `MISMATCH: counted ${JSON.stringify(det.counters)}, expected ${JSON.stringify(want)}`,
     },
-    { name: `${mode}: agent CPU outside the kernel (user) during the flood`, value: (100 * (c1.user - c0.user)) / wallS, unit: "% of one core" },
-    { name: `${mode}: agent CPU in the kernel (system) during the flood`, value: (100 * (c1.sys - c0.sys)) / wallS, unit: "% of one core" },
+    { name: `${label}: agent CPU outside the kernel (user) during the flood`, value: (100 * (c1.user - c0.user)) / wallS, unit: "% of one core" },
+    { name: `${label}: agent CPU in the kernel (system) during the flood`, value: (100 * (c1.sys - c0.sys)) / wallS, unit: "% of one core" },
   ];
 }
 
@@ -87,6 +88,7 @@ const bench: Benchmark = {
       const figures = [
         ...(await flood(client, agent.child.pid!, frames, oracle.matches, "socket")),
         ...(await flood(client, agent.child.pid!, frames, oracle.matches, "xdp-live")),
+        ...(await flood(client, agent.child.pid!, frames, oracle.matches, "xdp-live", 16)),
       ];
       await client.request("demoDown", {});
       return figures;
