@@ -77,6 +77,20 @@ describe.skipIf(!runs)("xdp-live traffic on the demo network", () => {
     expect(got).toEqual(want);
   });
 
+  it("stopped early, it reports exactly what it sent: the counters agree", async () => {
+    const att = await client.request("attach", { source: { kind: "filter", filter: FILTER }, target: "xdp", xdpMode: "native", on: { kind: "demo" } });
+    const messages: StreamMessage[] = [];
+    await client.subscribe(att.attachment, (m) => messages.push(m), { intervalMs: 50, maxEvents: 16 });
+    const job = await client.request("trafficStart", { mode: "xdp-live", frames: { kind: "supplied", frames: frames.map(toBase64) }, count: 1_000_000_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = await client.request("trafficStop", { traffic: job.traffic });
+    expect(stopped.sent).toBeGreaterThan(0);
+    expect(stopped.sent).toBeLessThan(1_000_000_000);
+    await until(() => (messages.at(-1)?.counters.total ?? 0) >= stopped.sent, 5000);
+    const det = await client.request("detach", { attachment: att.attachment });
+    expect(det.counters.total).toBe(stopped.sent);
+  });
+
   it("refuses to send where the host end would drop every frame, and what the mode cannot do", async () => {
     const supplied = { kind: "supplied" as const, frames: frames.map(toBase64) };
     // A tc program leaves the host veth without NAPI: veth_xdp_xmit would drop everything.
