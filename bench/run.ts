@@ -18,6 +18,7 @@ const MODULES: Record<string, () => Promise<{ default: Benchmark }>> = {
   diff: () => import("./diff.bench"),
   inject: () => import("./inject.bench"),
   "big-frames": () => import("./big-frames.bench"),
+  traffic: () => import("./traffic.bench"),
 };
 
 async function main(): Promise<void> {

@@ -40,8 +40,9 @@ import {
  * 2: hello reports time budgets and kernel-job slots; "agent/budget" errors carry budgetMs; compile returns programs of any length.
  * 3: loadObject (a BPF ELF object loaded with libbpf; hello reports its size bound); testRun says where its verdicts come from;
  *    attach takes an object's handle (its result's translation is then absent, and notes say what it hooks).
+ * 4: trafficStart takes a mode ("socket", the default, or "xdp-live": the kernel's live-frames packet generator) and a batchSize.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Hard bounds of the protocol itself (the agent may set lower ones; `hello` reports them). */
 export const LIMITS = {
@@ -371,6 +372,17 @@ export const OPS = {
         /** A generated mix of Ethernet traffic (lib/craft), `distinct` different frames. */
         synthetic: { seed: opt(u32), distinct: opt(int(1, LIMITS.trafficFrames)) },
       }),
+      /**
+       * "socket" (default): sendmmsg on an AF_PACKET socket in the namespace, at a rate or as fast as
+       * possible. "xdp-live": BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES (XDP_TX on the namespace's
+       * veth end), as fast as possible only, with a count; the host end needs a native-mode XDP program.
+       */
+      mode: opt(oneOf(["socket", "xdp-live"])),
+      /**
+       * xdp-live: frames per kernel batch (default 64, the kernel's). At most 64: the veth's receive
+       * ring has 256 slots, and batches of 256 were measured to overflow it (frames lost, counters short).
+       */
+      batchSize: opt(int(1, 64)),
       /** Packets per second; 0 or absent = as fast as possible. */
       rate: opt(int(0, 100_000_000)),
       /** Exactly this many frames; absent = until stopped or durationMs. */

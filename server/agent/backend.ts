@@ -21,6 +21,7 @@ import type { ProgramSource } from "../../lib/protocol";
 import type { ResultSpec, Target } from "../../lib/translate";
 import type { BuiltSummary, CountingHook, CountingPlan, CountingSource } from "./programs";
 import { IsolatePool } from "../isolate/pool";
+import { startLiveTraffic, type LiveChunkSender, type LiveTrafficOptions } from "../kernel/live-traffic";
 
 export interface Counters {
   total: number;
@@ -95,6 +96,8 @@ export interface DemoNet {
   readonly prefixLen: number;
   readonly isUp: boolean;
   startTraffic(opts: TrafficOptions): TrafficRun;
+  /** The kernel's live-frames generator (server/kernel/live-traffic.ts); absent where there is none. */
+  startLiveTraffic?(opts: LiveTrafficOptions): TrafficRun;
   down(): Promise<void>;
 }
 
@@ -203,6 +206,10 @@ export interface RealBackendOptions {
 export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
   let pool: IsolatePool | null = null;
   const isolates = () => (pool ??= new IsolatePool({ name: "kernel", maxWorkers: opts.workers ?? 4, warmWorkers: 1 }));
+  // xdp-live traffic has its own workers at the traffic source's priority (nice 0): niced like
+  // the bulk kernel jobs, a flood would lose every contended core and send at half the rate.
+  let trafficPool: IsolatePool | null = null;
+  const generators = () => (trafficPool ??= new IsolatePool({ name: "traffic generator", maxWorkers: 2, warmWorkers: 0, nice: 0 }));
   return {
     kernelInfo: () => kernelInfo(),
     compileFilter: async (o, job) => (await isolates().run("compile", o, job)).result,
@@ -230,15 +237,22 @@ export function realBackend(opts: RealBackendOptions = {}): KernelBackend {
     attach,
     linkInfo,
     skbLayout,
-    demoUp: () => DemoNetwork.up(),
+    demoUp: async () => {
+      const net = await DemoNetwork.up();
+      // Each chunk is about a second of sending; the budget only catches a stuck worker.
+      const send: LiveChunkSender = async (chunk, nsFd) => (await generators().run("xdpLive", chunk, { budgetMs: 60_000, fds: [nsFd] })).result;
+      return Object.assign(net, { startLiveTraffic: (o: LiveTrafficOptions) => startLiveTraffic(net, send, o) });
+    },
     ifindex: (name) => ifNameToIndex(name),
     closeFd,
     workers: () => ({ pids: pool?.pids() ?? [], busy: pool?.busy ?? 0 }),
     warmUp: () => isolates().warmUp(),
     close: async () => {
       const p = pool;
+      const t = trafficPool;
       pool = null;
-      await p?.close();
+      trafficPool = null;
+      await Promise.all([p?.close(), t?.close()]);
     },
   };
 }

@@ -100,7 +100,7 @@ export class DemoOps {
         .filter((d) => d.length >= 14 && d.length <= 1514)
         .slice(0, p.frames.distinct ?? 256);
     }
-    const run = demo.startTraffic({ frames, rate: p.rate, count: p.count, durationMs: p.durationMs });
+    const run = p.mode === "xdp-live" ? this.#startLive(demo, frames, p) : demo.startTraffic({ frames, rate: p.rate, count: p.count, durationMs: p.durationMs });
     const entry: TrafficEntry = { run, result: null, error: null, done: Promise.resolve() };
     entry.done = run.done.then(
       (r) => void (entry.result = r),
@@ -109,6 +109,14 @@ export class DemoOps {
     const id = this.scope.newHandle();
     this.#traffic.set(id, entry);
     return { traffic: id, frames: frames.length };
+  }
+
+  /** The kernel's generator sends as fast as it can, an exact count: no rate, no duration. */
+  #startLive(demo: DemoNet, frames: Uint8Array[], p: ParamsOf<"trafficStart">): TrafficRun {
+    if (!demo.startLiveTraffic) throw fail("agent/unsupported", "this agent's demo network has no xdp-live traffic");
+    if (p.rate) throw fail("agent/bad-request", "xdp-live traffic is sent as fast as possible: rate must be 0 or absent");
+    if (p.count === undefined || p.durationMs !== undefined) throw fail("agent/bad-request", "xdp-live traffic needs a count (and no durationMs)");
+    return demo.startLiveTraffic({ frames, count: p.count, batchSize: p.batchSize });
   }
 
   #entry(id: number): TrafficEntry {

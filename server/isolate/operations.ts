@@ -15,6 +15,7 @@ import type { BuildSpec, CountingSpec, KernelBackend } from "../agent/backend";
 import { buildCounting, buildForLoad, classicOf, summarize, type BuiltSummary } from "../agent/programs";
 import { resolveDlt } from "../native/libpcap";
 import { loadObject, ObjectLoadError, type LoadedObject, type ObjectLoadFailure, type ObjectLoadOptions } from "../kernel/object-load";
+import { sendLiveChunk, type LiveChunk, type LiveChunkResult } from "../kernel/xdp-live";
 import { compileForPage, type CompileRequest, type CompileResponse } from "../web/page-compile";
 
 export interface Output<R> {
@@ -118,6 +119,12 @@ export const OPERATIONS = {
       runner.close();
     }
   },
+  /**
+   * One chunk of a live-frames traffic job (server/kernel/xdp-live.ts): BPF_PROG_RUN with
+   * BPF_F_TEST_XDP_LIVE_FRAMES inside the borrowed network namespace fd. Each syscall runs for as
+   * long as its repeat takes, so it belongs here, under the pool's budget, not on the agent's loop.
+   */
+  xdpLive: (args: LiveChunk, fds: number[]): Output<LiveChunkResult> => ({ result: sendLiveChunk(fds[0]!, args) }),
   /** For tests of the pool itself: sleeps, spins or crashes on request. */
   probe: async (
     args: { sleepMs?: number; spinMs?: number; crash?: boolean; openDevNull?: boolean },

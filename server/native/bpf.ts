@@ -257,7 +257,10 @@ export interface TestRunAttr {
   repeat?: number;
   ctxIn?: Uint8Array;
   ctxOutSize?: number;
+  /** BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES, ... */
   flags?: number;
+  /** Frames per batch in BPF_F_TEST_XDP_LIVE_FRAMES mode (0 = the kernel's default, 64). */
+  batchSize?: number;
 }
 
 export interface TestRunRaw {
@@ -295,6 +298,7 @@ export function progTestRun(a: TestRunAttr): TestRunRaw {
       v.setBigUint64(56, ctxOut.address, true); // ctx_out
     }
     v.setUint32(64, a.flags ?? 0, true); // flags
+    v.setUint32(72, a.batchSize ?? 0, true); // batch_size
     bpfOrThrow("BPF_PROG_TEST_RUN", BPF_PROG_TEST_RUN, attr, TEST_RUN_SIZE);
     const dataSizeOut = v.getUint32(12, true);
     const ctxLen = ctxOut ? Math.min(v.getUint32(44, true), a.ctxOutSize ?? 0) : 0;

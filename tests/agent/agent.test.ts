@@ -21,7 +21,8 @@ import { listLinks, listPrograms } from "../../server/kernel/objects";
 import { tcpdumpMatches, TCPDUMP } from "../support/tcpdump-oracle";
 import { bpftool, describeKernel, hasBpftool } from "../kernel/support";
 import { sampleFrames } from "../kernel/frames";
-import { connect, expectEventsOfFrames, until } from "./support";
+import { connect, until } from "./support";
+import { expectEventsOfFrames } from "./stream-checks";
 
 describeKernel("agent: kernel operations through the client", () => {
   let agent: RunningAgent;

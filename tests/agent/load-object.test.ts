@@ -19,7 +19,8 @@ import { compileAndInject } from "../../server/inject";
 import { describeWithObjects, readHostObject } from "../support/bpf-objects";
 import { hostWithStub, ipv4TcpStub, IPV4_TCP_FILTER } from "../support/host-stub";
 import { tcpdumpMatches } from "../support/tcpdump-oracle";
-import { connect, expectEventsOfFrames, until } from "./support";
+import { connect, until } from "./support";
+import { expectEventsOfFrames } from "./stream-checks";
 
 const XDP_PASS = 2;
 const TCX_NEXT = 0xffffffff;

@@ -1,11 +1,13 @@
-/** Helpers for the agent tests: a real client over `ws`, raw upgrade attempts, the agent as a process. */
+/**
+ * Helpers for the agent tests: a real client over `ws`, raw upgrade attempts, the agent as a process.
+ * No vitest here: the benchmarks use these too (assertions live in ./stream-checks.ts).
+ */
 import { request } from "node:http";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { expect } from "vitest";
-import { AgentClient, toBase64, type WebSocketConstructor, type ClientOptions, type StreamEvent } from "../../lib/protocol";
+import { AgentClient, type WebSocketConstructor, type ClientOptions } from "../../lib/protocol";
 
 export const WS = WebSocket as unknown as WebSocketConstructor;
 
@@ -100,19 +102,4 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 
     if (Date.now() - t0 > timeoutMs) return false;
     await sleep(stepMs);
   }
-}
-
-/**
- * A stream's events are the matching frames' first 64 bytes, each as many times as it was sent
- * (`cycles`), and nothing else. Returns each event's frame length (by its bytes) for the caller's
- * own length checks.
- */
-export function expectEventsOfFrames(events: readonly StreamEvent[], matching: readonly Uint8Array[], cycles: number): Map<string, number> {
-  const key = (f: Uint8Array) => toBase64(f.subarray(0, 64));
-  const want = new Map<string, number>();
-  for (const f of matching) want.set(key(f), (want.get(key(f)) ?? 0) + cycles);
-  const got = new Map<string, number>();
-  for (const e of events) got.set(e.data, (got.get(e.data) ?? 0) + 1);
-  expect(got).toEqual(want);
-  return new Map(matching.map((f) => [key(f), f.length]));
 }
