@@ -1,0 +1,153 @@
+/**
+ * `bpf-playground live`, run as outside checks run it (the real binary), against tcpdump.
+ *
+ * Each target replays three Ethernet captures into the demo veth: a generated mix (lib/craft,
+ * written with lib/pcap's writer; its IPv4 addresses are mostly from 198.18.0.0/15, the demo
+ * network's range) and two of ../shared/pcaps. The counters must equal `tcpdump -r`'s matches,
+ * and every frame sent must be counted (total = sent = frames in the file).
+ *
+ * The tc and socket hooks run after the kernel has taken an outer 802.1Q/802.1ad tag off the
+ * frame (skb_vlan_untag in __netif_receive_skb_core, unconditional), so for those two the oracle
+ * is tcpdump over the frames as the hook sees them: outer tag removed. xdp and the skb tracepoint
+ * see the frame as sent. The mix has VLAN-tagged frames, so both cases are exercised.
+ *
+ * The skb target's counting program counts skbs whose device is the demo veth; filters name
+ * 198.18.0.0/15 so that what they match is this test's own traffic in any case.
+ */
+import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { generateMix } from "../../lib/craft";
+import { readCapture, writePcap } from "../../lib/pcap";
+import { listLinks, listPrograms } from "../../server/kernel/objects";
+import { describeKernel } from "../kernel/support";
+import { BIN, cli } from "../support/cli";
+import { tcpdumpMatches } from "../support/tcpdump-oracle";
+
+const dir = mkdtempSync(join(tmpdir(), "bpfpg-live-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The mix: untruncated frames the veth's 1500-byte MTU takes. */
+function mixFile(): string {
+  const packets = generateMix(11, 3000, { truncatedShare: 0 }).filter((p) => p.data.length <= 1514);
+  const file = join(dir, "mix.pcap");
+  writeFileSync(file, writePcap(packets.map((p) => ({ ...p, interfaceIndex: 0 })), { linkType: 1, snaplen: 262144 }));
+  return file;
+}
+
+const CAPTURES = [
+  { name: "mix", file: mixFile(), filter: "tcp or (udp and net 198.18.0.0/15) or vlan" },
+  { name: "mptcp-v0", file: "/work/shared/pcaps/tcpdump/mptcp-v0.pcap", filter: "tcp[tcpflags] & tcp-syn != 0 or tcp port 80" },
+  { name: "afs", file: "/work/shared/pcaps/tcpdump/afs.pcap", filter: "udp port 7000 or udp port 7003 or greater 300" },
+];
+
+const VLAN_TPIDS = [0x8100, 0x88a8, 0x9100];
+
+/** The frame as an skb hook after the kernel's receive path sees it: its outer VLAN tag moved to skb metadata. */
+function untagged(data: Uint8Array): Uint8Array {
+  if (data.length < 18 || !VLAN_TPIDS.includes((data[12]! << 8) | data[13]!)) return data;
+  const out = new Uint8Array(data.length - 4);
+  out.set(data.subarray(0, 12));
+  out.set(data.subarray(16), 12);
+  return out;
+}
+
+async function expectedMatches(file: string, filter: string, target: string): Promise<{ frames: number; matched: number }> {
+  const packets = readCapture(new Uint8Array(readFileSync(file))).packets;
+  const seen = target === "tc" || target === "socket" ? packets.map((p) => ({ data: untagged(p.data), origLen: untagged(p.data).length })) : packets.map((p) => ({ data: p.data, origLen: p.data.length }));
+  const r = await tcpdumpMatches(seen, 1, filter);
+  if (!r.ok) throw new Error(r.error);
+  return { frames: packets.length, matched: r.matches.filter(Boolean).length };
+}
+
+interface Live {
+  sent: number;
+  total: number;
+  matched: number;
+  events: number;
+  pps: number;
+  skipped: number;
+}
+
+async function live(args: string[]): Promise<Live> {
+  const r = await cli("live", ...args, "--json");
+  if (r.code !== 0) throw new Error(`live exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Live;
+}
+
+const measured: string[] = [];
+afterAll(() => console.log(`[live] ${measured.join("; ")}`));
+
+describeKernel("bpf-playground live", () => {
+  for (const target of ["xdp", "tc", "socket", "skb"]) {
+    for (const c of CAPTURES) {
+      it(`--target ${target} over ${c.name}: the counters are tcpdump -r's matches, every frame counted`, async () => {
+        const want = await expectedMatches(c.file, c.filter, target);
+        const got = await live([c.filter, "--target", target, "--replay", c.file]);
+        measured.push(`${target} ${c.name}: ${got.sent} frames at ${got.pps} pps`);
+        expect(want.matched).toBeGreaterThan(0);
+        expect(want.matched).toBeLessThan(want.frames);
+        expect({ sent: got.sent, total: got.total, matched: got.matched, skipped: got.skipped }).toEqual({ sent: want.frames, total: want.frames, matched: want.matched, skipped: 0 });
+        // Events are samples of matched packets: never more than those.
+        expect(got.events).toBeLessThanOrEqual(got.matched);
+      }, 60_000);
+    }
+  }
+
+  for (const c of [CAPTURES[0]!, CAPTURES[1]!]) {
+    it(`--inject xdp over ${c.name}: the patched host's counts are tcpdump -r's matches`, async () => {
+      const want = await expectedMatches(c.file, c.filter, "xdp");
+      const got = await live([c.filter, "--inject", "xdp", "--replay", c.file]);
+      measured.push(`inject xdp ${c.name}: ${got.pps} pps`);
+      expect({ sent: got.sent, total: got.total, matched: got.matched }).toEqual({ sent: want.frames, total: want.frames, matched: want.matched });
+    }, 60_000);
+  }
+
+  it("--rate paces the replay", async () => {
+    const got = await live(["tcp", "--target", "xdp", "--replay", CAPTURES[1]!.file, "--rate", "500"]);
+    expect(got.total).toBe(got.sent);
+    // 264 frames at 500/s: about half a second; the measured rate is the asked one, within 20%.
+    expect(got.pps).toBeGreaterThan(400);
+    expect(got.pps).toBeLessThan(600);
+  }, 60_000);
+
+  it("a non-Ethernet capture is refused before anything is brought up", async () => {
+    const r = await cli("live", "ip", "--target", "xdp", "--replay", "/work/shared/pcaps/tcpdump/LINKTYPE_RAW_ipv4.pcap", "--json");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not Ethernet \(EN10MB\)/);
+  }, 30_000);
+
+  it("SIGKILL during a live run leaves no program, link, namespace or veth", async () => {
+    const child = spawn(process.execPath, [BIN, "live", "tcp", "--target", "xdp", "--replay", CAPTURES[0]!.file, "--rate", "1000", "--json"], { stdio: "ignore" });
+    const prefix = `bpg${child.pid!.toString(36)}`;
+    const ours = (): { ifindex: number; ifname: string } | null => {
+      const links = JSON.parse(execFileSync("ip", ["-j", "link", "show"], { encoding: "utf8" })) as { ifindex: number; ifname: string }[];
+      return links.find((l) => l.ifname.startsWith(prefix)) ?? null;
+    };
+    // Wait until the run has attached: an XDP link on its veth.
+    let link: { id: number; progId: number } | undefined;
+    const t0 = Date.now();
+    while (!link && Date.now() - t0 < 30_000) {
+      const veth = ours();
+      if (veth) link = listLinks().find((l) => l.ifindex === veth.ifindex);
+      if (!link) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(link, "the live run attached within 30 s").toBeDefined();
+    await new Promise((r) => setTimeout(r, 300)); // into the replay
+    expect(child.exitCode).toBeNull();
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    // The kernel releases links, programs and the namespace asynchronously: give it a few seconds.
+    const gone = () => ours() === null && !listLinks().some((l) => l.id === link!.id) && !listPrograms().some((p) => p.id === link!.progId);
+    const t1 = Date.now();
+    while (!gone() && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    expect(ours()).toBeNull();
+    expect(listLinks().filter((l) => l.id === link!.id)).toEqual([]);
+    expect(listPrograms().filter((p) => p.id === link!.progId)).toEqual([]);
+    // The namespace was never named (netns.ts): nothing of ours under ip netns either.
+    expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toContain(prefix);
+  }, 60_000);
+});
