@@ -120,14 +120,26 @@ describeKernel("bpf-playground live", () => {
     expect(r.stderr).toMatch(/not Ethernet \(EN10MB\)/);
   }, 30_000);
 
-  it("SIGKILL during a live run leaves no program, link, namespace or veth", async () => {
+  it("frames larger than the veth takes are skipped, and said to be", async () => {
+    const base = readCapture(new Uint8Array(readFileSync(CAPTURES[1]!.file))).packets;
+    const jumbo = new Uint8Array(2000);
+    jumbo.set(base[0]!.data);
+    const packets = [...base, { ...base[0]!, data: jumbo, origLen: jumbo.length }];
+    const file = join(dir, "with-jumbo.pcap");
+    writeFileSync(file, writePcap(packets, { linkType: 1, snaplen: 262144 }));
+    const want = await expectedMatches(CAPTURES[1]!.file, CAPTURES[1]!.filter, "xdp");
+    const got = await live([CAPTURES[1]!.filter, "--target", "xdp", "--replay", file]);
+    expect({ sent: got.sent, total: got.total, matched: got.matched, skipped: got.skipped }).toEqual({ sent: base.length, total: base.length, matched: want.matched, skipped: 1 });
+  }, 60_000);
+
+  /** Starts a slow live run and resolves once its XDP link exists on its veth. */
+  async function attachedRun(): Promise<{ child: ReturnType<typeof spawn>; prefix: string; link: { id: number; progId: number }; ours: () => { ifindex: number; ifname: string } | null }> {
     const child = spawn(process.execPath, [BIN, "live", "tcp", "--target", "xdp", "--replay", CAPTURES[0]!.file, "--rate", "1000", "--json"], { stdio: "ignore" });
     const prefix = `bpg${child.pid!.toString(36)}`;
     const ours = (): { ifindex: number; ifname: string } | null => {
       const links = JSON.parse(execFileSync("ip", ["-j", "link", "show"], { encoding: "utf8" })) as { ifindex: number; ifname: string }[];
       return links.find((l) => l.ifname.startsWith(prefix)) ?? null;
     };
-    // Wait until the run has attached: an XDP link on its veth.
     let link: { id: number; progId: number } | undefined;
     const t0 = Date.now();
     while (!link && Date.now() - t0 < 30_000) {
@@ -138,15 +150,32 @@ describeKernel("bpf-playground live", () => {
     expect(link, "the live run attached within 30 s").toBeDefined();
     await new Promise((r) => setTimeout(r, 300)); // into the replay
     expect(child.exitCode).toBeNull();
+    return { child, prefix, link: link!, ours };
+  }
+
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    it(`${sig} during a live run tears down before exiting (status ${code})`, async () => {
+      const { child, link, ours } = await attachedRun();
+      child.kill(sig);
+      const status = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+      expect(status).toBe(code);
+      // Torn down by the process itself: the veth and the link are gone when it has exited.
+      expect(ours()).toBeNull();
+      expect(listLinks().filter((l) => l.id === link.id)).toEqual([]);
+    }, 60_000);
+  }
+
+  it("SIGKILL during a live run leaves no program, link, namespace or veth", async () => {
+    const { child, prefix, link, ours } = await attachedRun();
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     // The kernel releases links, programs and the namespace asynchronously: give it a few seconds.
-    const gone = () => ours() === null && !listLinks().some((l) => l.id === link!.id) && !listPrograms().some((p) => p.id === link!.progId);
+    const gone = () => ours() === null && !listLinks().some((l) => l.id === link.id) && !listPrograms().some((p) => p.id === link.progId);
     const t1 = Date.now();
     while (!gone() && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
     expect(ours()).toBeNull();
-    expect(listLinks().filter((l) => l.id === link!.id)).toEqual([]);
-    expect(listPrograms().filter((p) => p.id === link!.progId)).toEqual([]);
+    expect(listLinks().filter((l) => l.id === link.id)).toEqual([]);
+    expect(listPrograms().filter((p) => p.id === link.progId)).toEqual([]);
     // The namespace was never named (netns.ts): nothing of ours under ip netns either.
     expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toContain(prefix);
   }, 60_000);
