@@ -167,12 +167,27 @@ describeKernel("bpf-playground live", () => {
 
   it("SIGKILL during a live run leaves no program, link, namespace or veth", async () => {
     const { child, prefix, link, ours } = await attachedRun();
+    // Its descendants (the namespace holder, the traffic source, the kernel-work workers) must die with it.
+    const descendants = (pid: number): number[] => {
+      let kids: number[] = [];
+      try {
+        kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+      return kids.flatMap((k) => [k, ...descendants(k)]);
+    };
+    const family = descendants(child.pid!);
+    expect(family.length).toBeGreaterThanOrEqual(2);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     // The kernel releases links, programs and the namespace asynchronously: give it a few seconds.
     const gone = () => ours() === null && !listLinks().some((l) => l.id === link.id) && !listPrograms().some((p) => p.id === link.progId);
     const t1 = Date.now();
     while (!gone() && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    const alive = () => family.filter((pid) => { try { return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "); } catch { return false; } });
+    while (alive().length > 0 && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toEqual([]);
     expect(ours()).toBeNull();
     expect(listLinks().filter((l) => l.id === link.id)).toEqual([]);
     expect(listPrograms().filter((p) => p.id === link.progId)).toEqual([]);
