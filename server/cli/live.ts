@@ -16,7 +16,9 @@
  * Counting: counters come from the kernel's counter map (for --inject, the host's own `counts`
  * map). The replay's end is not the counters' end (frames may still be in the veth's backlog), so
  * the result is printed when the counters have stopped moving for DRAIN_QUIET_MS after the last
- * frame was sent, then read once more after detaching. The skb target's counting program counts
+ * frame was sent (and, where only the veth's frames are counted, have counted them all, or stood
+ * still for DRAIN_STALL_MS), then read once more after detaching. `pps` is the frames sent over
+ * the traffic jobs' own sending time. The skb target's counting program counts
  * only skbs whose device is the demo veth's host end; a patched skb host (--inject skb) counts
  * every skb the raw tracepoint sees, on every interface of the machine.
  */
@@ -40,6 +42,8 @@ const SPEC = {
 
 /** Counters unchanged for this long after the last frame = drained. */
 const DRAIN_QUIET_MS = 300;
+/** Counters unchanged for this long = drained even though fewer frames were counted than sent (the veth dropped some). */
+const DRAIN_STALL_MS = 3000;
 /** Stream interval while waiting for the drain. */
 const STREAM_MS = 50;
 /** Giving up on the drain (a flood from elsewhere keeps a system-wide host's counters moving). */
@@ -223,7 +227,15 @@ async function replay(client: AgentClient, o: ReplayOptions): Promise<LiveResult
   // Drained: the counters have not moved for DRAIN_QUIET_MS since the last frame went out.
   const sentAt = performance.now();
   changedAt = Math.max(changedAt, sentAt);
-  while (performance.now() - changedAt < DRAIN_QUIET_MS && performance.now() - sentAt < DRAIN_LIMIT_MS) {
+  // A hook that counts only the demo veth's frames has drained when it has counted every frame
+  // sent; a quiet spell alone could be a busy machine's stall. A system-wide host (--inject skb)
+  // counts other traffic too, so for it the quiet spell is the sign.
+  const perDevice = !(o.objectBytes && o.target === "kprobe");
+  const drained = () => {
+    const quiet = performance.now() - changedAt;
+    return quiet >= DRAIN_QUIET_MS && (!perDevice || latest.total >= sent || quiet >= DRAIN_STALL_MS);
+  };
+  while (!drained() && performance.now() - sentAt < DRAIN_LIMIT_MS) {
     await new Promise((r) => setTimeout(r, STREAM_MS));
   }
   // Detached first, then read: these counters are final (the stream's last message came before this reply).
