@@ -120,6 +120,18 @@ describeKernel("bpf-playground live", () => {
     expect(r.stderr).toMatch(/not Ethernet \(EN10MB\)/);
   }, 30_000);
 
+  it("an invalid filter fails (at attach, after demoUp) with libpcap's message, after taking the network down", async () => {
+    const child = spawn(process.execPath, [BIN, "live", "tcp port", "--target", "tc", "--replay", CAPTURES[1]!.file, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const status = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    expect(status).toBe(1);
+    expect(stderr).toContain("syntax error");
+    const prefix = `bpg${child.pid!.toString(36)}`;
+    const links = JSON.parse(execFileSync("ip", ["-j", "link", "show"], { encoding: "utf8" })) as { ifname: string }[];
+    expect(links.filter((l) => l.ifname.startsWith(prefix))).toEqual([]);
+  }, 30_000);
+
   it("frames larger than the veth takes are skipped, and said to be", async () => {
     const base = readCapture(new Uint8Array(readFileSync(CAPTURES[1]!.file))).packets;
     const jumbo = new Uint8Array(2000);
