@@ -13,6 +13,7 @@ const USAGE = `usage:
   bpf-playground trace FILTER [--target ...] [--source emulator|kernel] [--dlt ...] [--json]
   bpf-playground inject FILTER --host xdp|tc|skb|kprobe [--object FILE.o] [--stub NAME] [--out FILE.o]
                                [--diff] [--json] [--no-optimize] [--netmask A.B.C.D]
+  bpf-playground live FILTER --target xdp|tc|socket|skb|kprobe [--inject xdp|tc|skb] --replay FILE [--rate PPS] [--json]
   bpf-playground agent [--port N] [--bind ADDR] [--allow-origin URL]... [--allow-interface NAME]...
   bpf-playground start
 `;
@@ -20,9 +21,7 @@ const USAGE = `usage:
 type Command = (argv: string[]) => Promise<number>;
 
 /** Commands of the contract (ARCHITECTURE.md section 5) that do not exist yet: refused, by name. */
-const NOT_YET: Record<string, string> = {
-  live: "live replay through the demo network is not implemented yet",
-};
+const NOT_YET: Record<string, string> = {};
 
 // Each command is loaded when it runs: `compile` should not pay for the verifier, the agent or
 // Next's start-up code (tsx transforms every imported module on a cold start).
@@ -31,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   run: async (argv) => (await import("./cli/run")).runCommand(argv),
   inject: async (argv) => (await import("./cli/inject")).injectCommand(argv),
   trace: async (argv) => (await import("./cli/trace")).traceCommand(argv),
+  live: async (argv) => (await import("./cli/live")).liveCommand(argv),
   agent: async (argv) => (await import("./cli/agent")).agentCommand(argv),
   start: async (argv) => {
     const { startCommand, startHooks } = await import("./cli/start");
