@@ -10,6 +10,11 @@ import { useTopicPart } from "../events";
 import { useLive, type LiveAttachment, type LivePacket } from "../hooks/use-live";
 
 const HEX_BYTES = 24;
+/**
+ * Rows the table draws: the newest of the packets kept. In a flood each stream message brings
+ * up to 256 new packets; dissecting and laying out only the visible newest keeps a frame short.
+ */
+const TABLE_ROWS = 100;
 const hex = (b: Uint8Array) => Array.from(b.subarray(0, HEX_BYTES), (x) => x.toString(16).padStart(2, "0")).join(" ");
 
 export function LivePane() {
@@ -102,7 +107,7 @@ function AttachmentView({ a, live }: { a: LiveAttachment; live: ReturnType<typeo
       </div>
       <Sparkline rates={a.rates} colour={a.colour} />
       <div className="live-table-wrap">
-        <table className="live-table" data-testid="live-table">
+        <table className="live-table" data-testid="live-table" data-kept={a.events.length}>
           <thead>
             <tr>
               <th>#</th>
@@ -113,7 +118,7 @@ function AttachmentView({ a, live }: { a: LiveAttachment; live: ReturnType<typeo
           </thead>
           <tbody>
             {/* Newest first; each row renders once (memo), so a flood re-renders only the new rows. */}
-            {a.events.slice().reverse().map((p) => (
+            {a.events.slice(-TABLE_ROWS).reverse().map((p) => (
               <PacketRow key={p.seq} p={p} />
             ))}
           </tbody>
