@@ -58,6 +58,14 @@ test("live: attach tcp port 80 on xdp, replay the sample, the counters are tcpdu
     await expect(page.getByTestId("live-table").locator("tbody tr")).toHaveCount(Math.min(100, matching * cycles));
     await expect(page.getByTestId("live-table").locator("tbody tr").first()).toContainText("TCP");
 
+    // Folding the row unmounts the pane, not the attachment (the service holds the connection).
+    await page.getByTestId("patch-toggle").click();
+    await expect(page.getByTestId("live-pane")).toHaveCount(0);
+    await page.getByTestId("patch-toggle").click();
+    await expect(attachment).toHaveAttribute("data-status", "live");
+    await expect(counters).toHaveAttribute("data-total", String(all * cycles));
+    expect(progIds()).toContain(progId);
+
     // A flood, as fast as the agent sends: the page's frame times meanwhile (requestAnimationFrame deltas).
     await page.evaluate(() => {
       const w = window as unknown as { __frames: number[]; __framesOn: boolean };

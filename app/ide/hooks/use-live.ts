@@ -1,7 +1,8 @@
 "use client";
 /**
- * The live pane's service: the page's program attached on the agent's demo network (several at
- * once, each with its colour), its stream of exact counters and sampled matched packets, and the
+ * The live pane's service (a hook mounted in Ide.tsx; the pane reads the "live" topic and sends
+ * "live.*" signals): the page's program attached on the agent's demo network (several at once,
+ * each with its colour), its stream of exact counters and sampled matched packets, and the
  * loaded capture replayed into the demo veth.
  *
  * Streams arrive every 100 ms per attachment and, in a flood, with up to 256 events each. They
@@ -13,7 +14,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Target } from "../../../lib/pipeline";
 import { fromBase64, type StreamMessage } from "../../../lib/protocol";
-import { useHub } from "../events";
+import { useHub, useSignal } from "../events";
 import { useAgentConnection } from "./use-agent-connection";
 import { crossesVeth } from "./inject-frames";
 
@@ -61,6 +62,7 @@ export interface Replay {
   readonly error?: string;
 }
 
+/** What the live pane shows (the "live" topic); its buttons send the "live.*" signals. */
 export interface Live {
   readonly attachments: readonly LiveAttachment[];
   readonly busy: string;
@@ -70,13 +72,9 @@ export interface Live {
   readonly replay: Replay;
   readonly canAttach: boolean;
   readonly why: string;
-  readonly attach: () => Promise<void>;
-  readonly detach: (attachment: number) => Promise<void>;
-  readonly setPaused: (attachment: number, paused: boolean) => void;
-  readonly remove: (attachment: number) => void;
-  /** Sends the loaded capture `cycles` times at `rate` packets/s (0: as fast as the agent can). */
-  readonly replayCapture: (cycles: number, rate: number) => Promise<void>;
 }
+
+export const LIVE_IDLE: Live = { attachments: [], busy: "", error: "", released: "", replay: { busy: false, sent: 0, frames: 0, skipped: 0 }, canAttach: false, why: "" };
 
 /** An attachment as the streams update it; `shown` is what React last saw of it. */
 interface Record_ {
@@ -106,7 +104,12 @@ function snapshot(r: Record_): LiveAttachment {
   return { ...r.data, counters: { ...r.counters }, rates: r.rates.slice(), events: r.events.slice(-KEEP_EVENTS), eventCount: r.eventCount, dropped: r.dropped };
 }
 
-export function useLive(): Live {
+/**
+ * A service (mounted in Ide.tsx, not in the pane): the attachments outlive the pane, which
+ * unmounts when the patch row folds or presenter mode hides it, and closing the connection
+ * would release them.
+ */
+export function useLive(): void {
   const hub = useHub();
   const records = useRef(new Map<number, Record_>());
   const [attachments, setAttachments] = useState<readonly LiveAttachment[]>([]);
@@ -236,6 +239,16 @@ export function useLive(): Live {
     [hub, conn],
   );
 
-  const live = attachments.some((a) => a.status === "live");
-  return { attachments, busy, error, released, replay: live ? replay : { ...replay, busy: false }, canAttach: !!conn.url, why: conn.why, attach, detach, setPaused, remove, replayCapture };
+  useSignal("live.attach", () => void attach());
+  useSignal("live.detach", (id) => void detach(id));
+  useSignal("live.pause", ({ attachment, paused }) => setPaused(attachment, paused));
+  useSignal("live.remove", (id) => remove(id));
+  // Sends the loaded capture `cycles` times at `rate` packets/s (0: as fast as the agent can).
+  useSignal("live.replay", ({ cycles, rate }) => void replayCapture(cycles, rate));
+
+  const canAttach = !!conn.url;
+  const why = conn.why;
+  useEffect(() => {
+    hub.publish("live", { attachments, busy, error, released, replay, canAttach, why });
+  }, [hub, attachments, busy, error, released, replay, canAttach, why]);
 }

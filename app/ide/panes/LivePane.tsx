@@ -6,8 +6,8 @@
  */
 import { memo, useState } from "react";
 import { summarize } from "../../../lib/dissect";
-import { useTopicPart } from "../events";
-import { useLive, type LiveAttachment, type LivePacket } from "../hooks/use-live";
+import { useHub, useTopic, useTopicPart, type EventHub } from "../events";
+import type { LiveAttachment, LivePacket } from "../hooks/use-live";
 
 const HEX_BYTES = 24;
 /**
@@ -18,7 +18,8 @@ const TABLE_ROWS = 100;
 const hex = (b: Uint8Array) => Array.from(b.subarray(0, HEX_BYTES), (x) => x.toString(16).padStart(2, "0")).join(" ");
 
 export function LivePane() {
-  const live = useLive();
+  const hub = useHub();
+  const live = useTopic("live");
   const target = useTopicPart("settings", (s) => s.target);
   const filter = useTopicPart("settings", (s) => s.filter);
   const captureCount = useTopicPart("capture", (c) => c?.count ?? 0);
@@ -33,14 +34,14 @@ export function LivePane() {
       </div>
       <div className="inject-body">
         <div className="inject-line">
-          <button className="btn" disabled={!live.canAttach || !!live.busy} onClick={() => void live.attach()} title={live.canAttach ? `Attach "${filter}" as ${target === "kprobe" ? "an skb trace" : target} on the demo network` : live.why} data-testid="live-attach">
+          <button className="btn" disabled={!live.canAttach || !!live.busy} onClick={() => hub.emit("live.attach", undefined)} title={live.canAttach ? `Attach "${filter}" as ${target === "kprobe" ? "an skb trace" : target} on the demo network` : live.why} data-testid="live-attach">
             attach {target === "kprobe" ? "skb trace" : target}
           </button>{" "}
           {!live.canAttach && <span className="dim">{live.why}</span>}
           {live.busy && <span className="dim">{live.busy}</span>}
         </div>
         <div className="inject-line">
-          <button className="btn" disabled={!anyLive || live.replay.busy || captureCount === 0} onClick={() => void live.replayCapture(cycles, rate)} title="Send the loaded capture's Ethernet frames into the demo veth" data-testid="live-replay">
+          <button className="btn" disabled={!anyLive || live.replay.busy || captureCount === 0} onClick={() => hub.emit("live.replay", { cycles, rate })} title="Send the loaded capture's Ethernet frames into the demo veth" data-testid="live-replay">
             replay capture
           </button>{" "}
           <label>
@@ -68,14 +69,14 @@ export function LivePane() {
           </div>
         )}
         {live.attachments.map((a) => (
-          <AttachmentView key={a.attachment} a={a} live={live} />
+          <AttachmentView key={a.attachment} a={a} hub={hub} />
         ))}
       </div>
     </div>
   );
 }
 
-function AttachmentView({ a, live }: { a: LiveAttachment; live: ReturnType<typeof useLive> }) {
+function AttachmentView({ a, hub }: { a: LiveAttachment; hub: EventHub }) {
   const last = a.rates[a.rates.length - 1];
   return (
     <div className="live-attachment" style={{ borderLeftColor: a.colour }} data-testid="live-attachment" data-status={a.status} data-prog-id={a.progId}>
@@ -89,17 +90,17 @@ function AttachmentView({ a, live }: { a: LiveAttachment; live: ReturnType<typeo
         </span>{" "}
         {a.status === "live" ? (
           <>
-            <button className="btn" onClick={() => live.setPaused(a.attachment, !a.paused)} data-testid="live-pause">
+            <button className="btn" onClick={() => hub.emit("live.pause", { attachment: a.attachment, paused: !a.paused })} data-testid="live-pause">
               {a.paused ? "resume" : "pause"}
             </button>{" "}
-            <button className="btn" onClick={() => void live.detach(a.attachment)} data-testid="live-detach">
+            <button className="btn" onClick={() => hub.emit("live.detach", a.attachment)} data-testid="live-detach">
               detach
             </button>
           </>
         ) : (
           <>
             <span className="dim">detached</span>{" "}
-            <button className="btn" onClick={() => live.remove(a.attachment)} data-testid="live-remove">
+            <button className="btn" onClick={() => hub.emit("live.remove", a.attachment)} data-testid="live-remove">
               remove
             </button>
           </>
