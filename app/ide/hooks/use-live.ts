@@ -13,7 +13,8 @@
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Target } from "../../../lib/pipeline";
-import { fromBase64, type StreamMessage } from "../../../lib/protocol";
+import type { StreamMessage } from "../../../lib/protocol";
+import { emptyRecord, foldStream, keptEvents, type LivePacket, type StreamRecord } from "../../../lib/live/stream";
 import { useHub, useSignal } from "../events";
 import { useAgentConnection } from "./use-agent-connection";
 import { crossesVeth } from "./inject-frames";
@@ -25,12 +26,7 @@ export const KEEP_RATES = 120;
 const REPLAY_FRAMES = 1024;
 const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"];
 
-export interface LivePacket {
-  /** 1, 2, 3... per attachment, in arrival order (gaps where events were dropped are not numbered). */
-  readonly seq: number;
-  readonly len: number;
-  readonly bytes: Uint8Array;
-}
+export type { LivePacket };
 
 export interface LiveAttachment {
   readonly attachment: number;
@@ -76,32 +72,25 @@ export interface Live {
 
 export const LIVE_IDLE: Live = { attachments: [], busy: "", error: "", released: "", replay: { busy: false, sent: 0, frames: 0, skipped: 0 }, canAttach: false, why: "" };
 
+const BOUNDS = { keepEvents: KEEP_EVENTS, keepRates: KEEP_RATES };
+
 /** An attachment as the streams update it; `shown` is what React last saw of it. */
 interface Record_ {
   data: Omit<LiveAttachment, "rates" | "events" | "counters" | "eventCount" | "dropped">;
-  counters: { total: number; matched: number };
-  rates: { total: number; matched: number }[];
-  events: LivePacket[];
-  eventCount: number;
-  dropped: number;
+  stream: StreamRecord;
   dirty: boolean;
   shown: LiveAttachment | null;
 }
 
 function fold(r: Record_, m: StreamMessage): void {
-  r.counters = m.counters;
-  r.rates.push(m.rate);
-  if (r.rates.length > KEEP_RATES) r.rates.splice(0, r.rates.length - KEEP_RATES);
-  for (const e of m.events) r.events.push({ seq: ++r.eventCount, len: e.len, bytes: fromBase64(e.data) });
-  // Trimmed in batches: one splice per KEEP_EVENTS arrivals, not one per event.
-  if (r.events.length > 2 * KEEP_EVENTS) r.events.splice(0, r.events.length - KEEP_EVENTS);
-  r.dropped = m.dropped;
-  if (m.final) r.data = { ...r.data, status: "detached" };
+  foldStream(r.stream, m, BOUNDS);
+  if (r.stream.final) r.data = { ...r.data, status: "detached" };
   r.dirty = true;
 }
 
 function snapshot(r: Record_): LiveAttachment {
-  return { ...r.data, counters: { ...r.counters }, rates: r.rates.slice(), events: r.events.slice(-KEEP_EVENTS), eventCount: r.eventCount, dropped: r.dropped };
+  const s = r.stream;
+  return { ...r.data, counters: { ...s.counters }, rates: s.rates.slice(), events: keptEvents(s, BOUNDS), eventCount: s.eventCount, dropped: s.dropped };
 }
 
 /**
@@ -165,11 +154,7 @@ export function useLive(): void {
       const a = await s.attachCbpfOnDemo(program.insns, program.target, (m) => (rec ? fold(rec, m) : early.push(m)));
       rec = {
         data: { attachment: a.attachment, colour: COLOURS[colour.current++ % COLOURS.length]!, filter: program.filter, target: program.target, hook: a.hook, ifname: a.ifname, progId: a.progId, status: "live", paused: false },
-        counters: { total: 0, matched: 0 },
-        rates: [],
-        events: [],
-        eventCount: 0,
-        dropped: 0,
+        stream: emptyRecord(),
         dirty: true,
         shown: null,
       };
