@@ -100,6 +100,10 @@ test("live: attach tcp port 80 on xdp, replay the sample, the counters are tcpdu
     await expect(counters).toHaveAttribute("data-matched", String(matching * (cycles + flood)));
     // Bounded memory: the table keeps its last 500 packets however many arrived.
     await expect(page.getByTestId("live-table")).toHaveAttribute("data-kept", "500");
+    // The sparkline has drawn the flood's rates (one point per stream message, 120 at most).
+    const points = await page.getByTestId("live-spark").locator("polyline").first().getAttribute("points");
+    expect(points!.split(" ").length).toBeGreaterThan(2);
+    expect(points!.split(" ").length).toBeLessThanOrEqual(120);
     await expect(page.getByTestId("live-table").locator("tbody tr")).toHaveCount(100);
     expect(frames.length).toBeGreaterThan(5);
     // A bound that holds on this two-core machine with other jobs on it (figures in the report).
