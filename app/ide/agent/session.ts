@@ -143,11 +143,6 @@ export class AgentSession {
     }
   }
 
-  /** What this connection holds in the agent (programs, attachments, traffic jobs). */
-  async objects(): Promise<ResultOf<"objects">> {
-    return this.client.request("objects", {});
-  }
-
   /** Sends `frames`, cycled, `count` times in all into the demo network, and waits until they are out. */
   async sendFrames(frames: readonly Uint8Array[], count: number, rate = 20_000): Promise<number> {
     const job = await this.client.request("trafficStart", { frames: { kind: "supplied", frames: frames.map((f) => toBase64(f)) }, count, rate });
