@@ -4,7 +4,7 @@ import { openIde } from "./helpers";
 /** Every pane's root, by the id the presenter dialog and the stored sizes use. */
 const PANES = { cbpf: "cbpf-pane", ebpf: "ebpf-pane", trace: "trace-pane", packets: "packets-pane", detail: "detail-pane", debugger: "debugger-pane", kernel: "kernel-log-pane" };
 /** The folding patch row's panes: in the registry (so in the dialog), shown once the row is opened. */
-const PATCH_PANES = { inject: "inject-pane", diff: "diff-pane" };
+const PATCH_PANES = { inject: "inject-pane", diff: "diff-pane", live: "live-pane" };
 
 async function shown(page: import("@playwright/test").Page): Promise<string[]> {
   const out: string[] = [];

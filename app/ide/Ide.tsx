@@ -16,6 +16,7 @@ import { useSelection } from "./hooks/use-selection";
 import { useDebugger } from "./hooks/use-debugger";
 import { useKernelRun } from "./hooks/use-kernel-run";
 import { useKeys } from "./hooks/use-keys";
+import { useLive } from "./hooks/use-live";
 import { useViewPersistence } from "./hooks/use-view";
 import { useReloadOnLink } from "./hooks/use-reload-on-link";
 import { useRevealLinks } from "./hooks/use-reveal-links";
@@ -122,6 +123,7 @@ export default function Ide() {
       <Service use={useSelection} />
       <Service use={useDebugger} />
       <Service use={useKernelRun} />
+      <Service use={useLive} />
       <Service use={useKeys} />
       <Service use={useViewPersistence} />
       <Service use={useRevealLinks} />

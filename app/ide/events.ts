@@ -70,6 +70,9 @@ export interface IdeTopics {
   /** BPF_PROG_TEST_RUN's verdicts for the capture, filled in as the chunks come back. */
   "kernel.verdicts": import("../../lib/pipeline").EngineVerdicts | null;
 
+  // ---- live attachments on the demo network (hooks/use-live.ts) ----
+  live: import("./hooks/use-live").Live;
+
   // ---- view: presenter, theme, overlays ----
   "view.cbpfTab": import("./panes/ListingPanes").CbpfTab;
   "view.rainbow": boolean;
@@ -105,6 +108,12 @@ export interface IdeSignals {
   "debug.command": "step" | "back" | "run" | "reset";
   /** Select the next packet the engines disagree on. */
   "packet.nextMismatch": undefined;
+  /** The live pane: attach the shown program on the demo network; detach, pause, forget one; replay the capture. */
+  "live.attach": undefined;
+  "live.detach": number;
+  "live.pause": { attachment: number; paused: boolean };
+  "live.remove": number;
+  "live.replay": { cycles: number; rate: number };
 }
 
 type Listener<T> = (value: T) => void;

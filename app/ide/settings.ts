@@ -8,6 +8,7 @@ import type { CompileParams } from "./compile-client";
 import { EventHub, type IdeTopics } from "./events";
 import { loadJson, loadString } from "./layout/storage";
 import { agentAtStart } from "./panes/AgentPanel";
+import { LIVE_IDLE } from "./hooks/use-live";
 import { PRESENTER_PANES, type PaneId } from "./panes/registry";
 
 export interface Settings {
@@ -64,6 +65,7 @@ export function createIdeHub(): EventHub {
     "debug.breakpoints": { cbpf: [], ebpf: [] },
     agent: agentAtStart(),
     "kernel.view": null,
+    live: LIVE_IDLE,
     "kernel.verdicts": null,
     "view.cbpfTab": "d",
     "view.rainbow": loadString("rainbow") === "1",

@@ -6,7 +6,7 @@
  */
 import { encodeProgram } from "../../../lib/cbpf/codec";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
-import { AgentClient, AgentRequestError, toBase64, type ResultOf, type StreamMessage, type Subscription } from "../../../lib/protocol";
+import { AgentClient, AgentRequestError, toBase64, type ParamsOf, type ResultOf, type StreamMessage, type Subscription } from "../../../lib/protocol";
 import type { Target } from "../../../lib/pipeline";
 
 export interface KernelProgram {
@@ -30,6 +30,16 @@ export type LoadedObject =
   | ({ ok: true; xlated: string[] } & ResultOf<"loadObject">)
   /** Refused: libbpf's or the verifier's reason (its message carries the verifier log). */
   | { ok: false; code: string; message: string };
+
+/** An attachment on the demo network and its stream. */
+export interface DemoAttachment {
+  readonly attachment: number;
+  readonly hook: string;
+  readonly ifname: string;
+  /** The kernel's id of the attached program (bpftool prog show lists it while attached). */
+  readonly progId: number;
+  readonly sub: Subscription;
+}
 
 export class AgentSession {
   private constructor(
@@ -107,14 +117,26 @@ export class AgentSession {
    * Attaches a loaded object's program as it is on the agent's demo network (xdp, tcx, or the
    * netif_receive_skb tracepoint) and streams its counters and matched packets to `onMessage`.
    */
-  async attachOnDemo(handle: number, progType: string, onMessage: (m: StreamMessage) => void): Promise<{ attachment: number; hook: string; ifname: string; sub: Subscription }> {
+  async attachOnDemo(handle: number, progType: string, onMessage: (m: StreamMessage) => void): Promise<DemoAttachment> {
     const target: Target = progType === "xdp" || progType === "tc" || progType === "socket" ? progType : "kprobe";
+    return this.attachSource({ kind: "handle", handle }, target, onMessage);
+  }
+
+  /**
+   * Attaches a cBPF program (translated by the agent, with its counting epilogue) for `target` on
+   * the demo network; kprobe means the skb trace point. Streams as attachOnDemo does.
+   */
+  async attachCbpfOnDemo(insns: readonly CbpfInsn[], target: Target, onMessage: (m: StreamMessage) => void): Promise<DemoAttachment> {
+    return this.attachSource({ kind: "cbpf", insns: toBase64(encodeProgram(insns)) }, target, onMessage);
+  }
+
+  private async attachSource(source: ParamsOf<"attach">["source"], target: Target, onMessage: (m: StreamMessage) => void): Promise<DemoAttachment> {
     // The connection's own demo network (a veth pair into a namespace); a second demoUp is a no-op.
     await this.client.request("demoUp", {});
-    const a = await this.client.request("attach", { source: { kind: "handle", handle }, target, on: { kind: "demo" } });
+    const a = await this.client.request("attach", { source, target, on: { kind: "demo" } });
     try {
       const sub = await this.client.subscribe(a.attachment, onMessage, { intervalMs: 100, maxEvents: 256 });
-      return { attachment: a.attachment, hook: a.hook, ifname: a.ifname, sub };
+      return { attachment: a.attachment, hook: a.hook, ifname: a.ifname, progId: a.progId, sub };
     } catch (e) {
       await this.detach(a.attachment);
       throw e;

@@ -18,4 +18,7 @@ const VLAN_TPIDS = new Set([0x8100, 0x88a8, 0x9100]);
  * The test frames that cross the agent's demo network as they are: a veth pair strips or
  * consumes VLAN tags, so tagged frames would not reach the program as sent.
  */
-export const demoFrames = (): Uint8Array[] => injectTestFrames().map((f) => f.data).filter((d) => d.length >= 14 && !VLAN_TPIDS.has((d[12]! << 8) | d[13]!));
+export const demoFrames = (): Uint8Array[] => injectTestFrames().map((f) => f.data).filter(crossesVeth);
+
+/** Whether an Ethernet frame reaches a program on the demo veth as it was sent (untagged, a whole header). */
+export const crossesVeth = (d: Uint8Array): boolean => d.length >= 14 && !VLAN_TPIDS.has((d[12]! << 8) | d[13]!);

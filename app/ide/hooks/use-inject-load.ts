@@ -4,16 +4,17 @@
  * loadObject), its xlated dump published for the diff ("inject.loaded"), and test-run on a
  * generated mix of Ethernet frames (lib/craft), each verdict (read from the host's counts map)
  * compared with the cBPF interpreter's on the same frame. The pane opens its own agent
- * connection, on the first load, to the address the page was started with.
+ * connection (use-agent-connection.ts) on the first load.
  */
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useRef, useState } from "react";
 import { runFilter } from "../../../lib/cbpf/interpret";
 import type { CbpfInsn } from "../../../lib/cbpf/insn";
 import { demoFrames, injectTestFrames, SEND_CYCLES, TEST_FRAMES } from "./inject-frames";
 import type { InjectResult } from "../../../lib/inject";
 import { fromBase64 } from "../../../lib/protocol";
-import { AgentSession, type LoadedObject } from "../agent/session";
-import { useHub, useTopic, type IdeTopics } from "../events";
+import type { LoadedObject } from "../agent/session";
+import { useHub } from "../events";
+import { useAgentConnection } from "./use-agent-connection";
 
 
 export { SEND_CYCLES, TEST_FRAMES };
@@ -77,33 +78,26 @@ export interface InjectLoader {
 
 export function useInjectLoad(): InjectLoader {
   const hub = useHub();
-  const agent = useTopic("agent", AGENT_UNKNOWN);
-  const url = agent.url ?? null;
-  const [state, setState] = useState<LoadState>({ status: "idle" });
-  const session = useRef<AgentSession | null>(null);
   const handle = useRef<number | null>(null);
+  const conn = useAgentConnection(() => {
+    handle.current = null;
+  });
+  const url = conn.url;
+  const [state, setState] = useState<LoadState>({ status: "idle" });
   const job = useRef(0);
   const [attach, setAttach] = useState<AttachState>({ status: "idle" });
   const attached = useRef<{ attachment: number; handle: number } | null>(null);
 
-  useEffect(
-    () => () => {
-      // Closing the connection ends its attachments and unloads its programs.
-      session.current?.close();
-      session.current = null;
-    },
-    [],
-  );
-
   const detach = useCallback(async () => {
     const a = attached.current;
     attached.current = null;
-    if (a && session.current) await session.current.detach(a.attachment);
+    const s = conn.current();
+    if (a && s) await s.detach(a.attachment);
     setAttach((s) => (s.status === "live" ? { ...s, status: "detached" } : s));
-  }, []);
+  }, [conn]);
 
   const send = useCallback(async () => {
-    const s = session.current;
+    const s = conn.current();
     const h = handle.current;
     if (!s || h === null || state.status !== "loaded") return;
     try {
@@ -136,11 +130,7 @@ export function useInjectLoad(): InjectLoader {
       const stale = () => mine !== job.current;
       try {
         setState({ status: "busy", step: "connecting to the agent…" });
-        session.current ??= await AgentSession.open(url, () => {
-          session.current = null;
-          handle.current = null;
-        });
-        const s = session.current;
+        const s = await conn.open();
         await detach();
         setAttach({ status: "idle" });
         if (handle.current !== null) {
@@ -194,11 +184,8 @@ export function useInjectLoad(): InjectLoader {
         if (!stale()) setState({ status: "error", message: e instanceof Error ? e.message : String(e) });
       }
     },
-    [url, hub, detach],
+    [url, hub, detach, conn],
   );
 
-  return { state, load, canLoad: !!url, why: url ? "" : agent.reason || "no agent address in the page URL (start the page with bpf-playground start)", attach, send, detach };
+  return { state, load, canLoad: !!url, why: conn.why, attach, send, detach };
 }
-
-/** Before Ide.tsx publishes the agent (a constant, so the snapshot is stable). */
-const AGENT_UNKNOWN: IdeTopics["agent"] = { url: null, connected: false, reason: "" };

@@ -12,6 +12,7 @@ import { DebuggerPane } from "./DebuggerPane";
 import { KernelPane } from "./AgentPanel";
 import { InjectPane } from "./InjectPane";
 import { DiffPane } from "./DiffPane";
+import { LivePane } from "./LivePane";
 
 export interface PaneSpec {
   Component: ComponentType;
@@ -36,7 +37,8 @@ export const PANES = {
   debugger: { Component: DebuggerPane, place: "side", weight: 60, title: "Debugger", label: "debugger", presenter: false },
   kernel: { Component: KernelPane, place: "side", weight: 40, title: "Kernel", label: "kernel", presenter: false },
   inject: { Component: InjectPane, place: "patch", weight: 34, title: "Inject", label: "inject", presenter: false },
-  diff: { Component: DiffPane, place: "patch", weight: 66, title: "Diff", label: "instruction diff", presenter: false },
+  diff: { Component: DiffPane, place: "patch", weight: 40, title: "Diff", label: "instruction diff", presenter: false },
+  live: { Component: LivePane, place: "patch", weight: 34, title: "Live", label: "live attach", presenter: true },
 } satisfies Record<string, PaneSpec>;
 
 export type PaneId = keyof typeof PANES;
