@@ -94,9 +94,7 @@ const bench: Benchmark = {
       return figures;
     } finally {
       client.close();
-      const exited = new Promise((r) => agent.child.once("exit", r));
-      agent.child.kill("SIGTERM");
-      await exited;
+      await agent.stop();
     }
   },
 };

@@ -64,6 +64,8 @@ export interface AgentProcess {
   /** Everything the process printed on stdout so far. */
   stdout(): string;
   stderr(): string;
+  /** SIGTERM, and resolves once the process has exited (it tears down what it made first). */
+  stop(): Promise<void>;
 }
 
 /** Starts `bpf-playground agent` as its own process (via server/agent/main.ts) and reads its URL line. */
@@ -83,7 +85,13 @@ export function spawnAgent(args: string[] = []): Promise<AgentProcess> {
       const nl = out.indexOf("\n");
       if (nl >= 0) {
         clearTimeout(timer);
-        resolve({ child, url: out.slice(0, nl), stdout: () => out, stderr: () => err });
+        const stop = () => {
+          if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+          const exited = new Promise<void>((r) => child.once("exit", () => r()));
+          child.kill("SIGTERM");
+          return exited;
+        };
+        resolve({ child, url: out.slice(0, nl), stdout: () => out, stderr: () => err, stop });
       }
     });
     child.once("exit", (code) => {

@@ -14,6 +14,7 @@
  * The skb target's counting program counts skbs whose device is the demo veth; filters name
  * 198.18.0.0/15 so that what they match is this test's own traffic in any case.
  */
+import type { LiveResult } from "../../server/cli/live";
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -77,14 +78,7 @@ async function expectedMatches(file: string, filter: string, target: string): Pr
   return { frames: packets.length, matched: r.matches.filter(Boolean).length };
 }
 
-interface Live {
-  sent: number;
-  total: number;
-  matched: number;
-  events: number;
-  pps: number;
-  skipped: number;
-}
+type Live = Pick<LiveResult, "sent" | "total" | "matched" | "events" | "pps" | "skipped">;
 
 async function live(args: string[]): Promise<Live> {
   const r = await cli("live", ...args, "--json");
