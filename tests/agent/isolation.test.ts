@@ -56,11 +56,13 @@ interface Latencies {
 }
 
 /**
- * The bound every hello must meet while kernel work runs. On this shared 2-core machine the test
- * process (client and agent in one event loop) is at times descheduled for tens of milliseconds
- * when the load average is far above the core count; 95% of answers must come within 50 ms, and
- * none may take as long as a blocked event loop did (the whole load or run: seconds).
+ * The bounds hellos must meet while kernel work runs. The workers run niced (server/isolate), so
+ * during the 51-s verification every answer must come within 50 ms (measured under the whole
+ * suite's load: max 2.8–10 ms). Elsewhere 95% of answers must come within 50 ms and none may take
+ * as long as a blocked event loop did (the whole run: seconds): the test process (client and
+ * agent in one event loop) shares 2 cores with the rest of the suite.
  */
+const EVERY_MS = 50;
 const P95_MS = 50;
 const MAX_MS = 500;
 
@@ -120,8 +122,7 @@ describeKernel("agent: one connection's kernel work does not hold up another", (
     console.log(`[isolation] hello during a log_level 2 loop load: ${lat.samples.length} answers, median ${lat.median.toFixed(1)} ms, p95 ${lat.p95.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms (load average ${loadAverage()})`);
     expect(settled).toBe(false); // the load was still running the whole time
     expect(lat.samples.length).toBeGreaterThan(50);
-    expect(lat.p95).toBeLessThan(P95_MS);
-    expect(lat.max).toBeLessThan(MAX_MS);
+    expect(lat.max).toBeLessThan(EVERY_MS);
     // A new connection (upgrade + hello) is as quick.
     const t0 = performance.now();
     const third = await connect(agent.url);
