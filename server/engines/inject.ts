@@ -16,6 +16,7 @@
  * Frames a tc/xdp test run refuses (see server/engines/kernel.ts) run through the same filter's
  * standalone socket-filter translation, reported once on stderr, as the kernel engine does.
  */
+import { closeWith } from "./lifetime";
 import { PlaygroundError } from "../../lib/errors";
 import { HOST_OBJECTS, hostKindOf, injectFilter, LINKTYPE_EN10MB, type HostKind } from "../../lib/inject";
 import type { CbpfInsn } from "../../lib/cbpf";
@@ -92,12 +93,6 @@ export function injectedHost(program: readonly CbpfInsn[], host: HostKind, opts:
   };
 }
 
-const open = new Set<InjectedHost>();
-const collected = new FinalizationRegistry<InjectedHost>((h) => {
-  h.close();
-  open.delete(h);
-});
-let exitHook = false;
 let noted = false;
 
 /** The engine runCapture calls per link type; `request.target` names the host. */
@@ -115,15 +110,6 @@ export const injectEngine: EngineFactory = async (program, dlt, request) => {
       process.stderr.write(`bpf-playground: note: frames the kernel does not test-run on the ${host} host run through the filter's standalone socket-filter translation (first: ${note})\n`);
     },
   });
-  open.add(h);
-  if (!exitHook) {
-    exitHook = true;
-    process.on("exit", () => {
-      for (const x of open) x.close();
-    });
-  }
   let index = 0;
-  const verdict = ((p: CapturedPacket) => h.verdict(p.data, index++)) satisfies PacketVerdict;
-  collected.register(verdict, h);
-  return verdict;
+  return closeWith(((p: CapturedPacket) => h.verdict(p.data, index++)) satisfies PacketVerdict, h);
 };

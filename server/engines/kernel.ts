@@ -47,6 +47,7 @@
  * Known divergences from `tcpdump -r` (lib/translate/divergences.ts): `len` is the captured length
  * under BPF_PROG_TEST_RUN, not the length on the wire, so it differs on truncated packets.
  */
+import { closeWith } from "./lifetime";
 import { PlaygroundError } from "../../lib/errors";
 import { encodeProgram } from "../../lib/ebpf";
 import { programReach, translate, type Target } from "../../lib/translate";
@@ -222,14 +223,6 @@ export function kernelVerdicts(
   };
 }
 
-// Programs made for `run` live until the verdict function is collected or the process exits.
-const open = new Set<KernelVerdicts>();
-const collected = new FinalizationRegistry<KernelVerdicts>((k) => {
-  k.close();
-  open.delete(k);
-});
-let exitHook = false;
-
 let noted = false;
 
 export const kernelEngine: EngineFactory = async (program, dlt, request) => {
@@ -244,15 +237,6 @@ export const kernelEngine: EngineFactory = async (program, dlt, request) => {
     noted = true;
     process.stderr.write(`bpf-playground: note: frames the kernel does not test-run on ${target} run through the socket-filter translation of the same filter (first: ${note})\n`);
   });
-  open.add(k);
-  if (!exitHook) {
-    exitHook = true;
-    process.on("exit", () => {
-      for (const x of open) x.close();
-    });
-  }
   let index = 0;
-  const verdict = ((p: CapturedPacket) => k.verdict(p.data, index++)) satisfies PacketVerdict;
-  collected.register(verdict, k);
-  return verdict;
+  return closeWith(((p: CapturedPacket) => k.verdict(p.data, index++)) satisfies PacketVerdict, k);
 };
